@@ -1,0 +1,48 @@
+# The two set-up commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_ENV := DEBUG=1 DEMO_MODE=1
+
+.PHONY: run test lint format worker beat serve clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+## run: install, migrate, train or load the demo model, seed demo data, serve on $(HOST):$(PORT)
+run: $(STAMP)
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) OMP_NUM_THREADS=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite (set DATABASE_URL / REDIS_URL for PostgreSQL and a real broker)
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+## worker / beat / serve: the production processes, startable by hand
+worker: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/celery -A reviewapp worker --loglevel=INFO --concurrency=2
+
+beat: $(STAMP)
+	$(BIN)/celery -A reviewapp beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+serve: $(STAMP)
+	$(BIN)/python manage.py collectstatic --noinput
+	OMP_NUM_THREADS=1 $(BIN)/gunicorn reviewapp.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+clean:
+	rm -rf $(VENV) var staticfiles

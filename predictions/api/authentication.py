@@ -1,0 +1,46 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from predictions import selectors
+from predictions.models import ApiKey
+
+KEYWORD = "Api-Key"
+# last_used_at is a hint, not a log: write it at most once a minute per key.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <key>`. request.user and request.auth are the ApiKey."""
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode("latin-1").lower() != KEYWORD.lower():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Api-Key header: expected 'Api-Key <key>'.")
+        api_key = selectors.api_key_for_secret(secret=header[1].decode("latin-1"))
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        now = timezone.now()
+        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        return api_key, api_key
+
+    def authenticate_header(self, request) -> str:
+        return KEYWORD
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; create one with `manage.py create_api_key NAME`.",
+        }

@@ -1,0 +1,18 @@
+"""Domain errors become HTTP answers in one place, so views stay thin."""
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from predictions import registry, services
+from predictions.scoring import ArtifactError
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, services.InvalidInput):
+        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, services.Conflict):
+        return Response(exc.errors, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, (registry.NoActiveModel, ArtifactError)):
+        return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,22 @@
+from rest_framework.permissions import BasePermission
+
+from predictions.models import ApiKey
+from reviewapp.roles import ADMIN, ANALYST, AUDITOR, has_role
+
+
+def is_api_client(request) -> bool:
+    return isinstance(request.auth, ApiKey)
+
+
+class CanScore(BasePermission):
+    """Upstream systems score; so may admins, from the API docs page."""
+
+    def has_permission(self, request, view) -> bool:
+        return is_api_client(request) or has_role(request.user, ADMIN)
+
+
+class CanReadPredictions(BasePermission):
+    """API clients read their own predictions; staff roles read all of them."""
+
+    def has_permission(self, request, view) -> bool:
+        return is_api_client(request) or has_role(request.user, ADMIN, AUDITOR, ANALYST)

@@ -1,0 +1,125 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from predictions.models import ModelVersion, Prediction
+
+request_id_validator = RegexValidator(
+    r"^[A-Za-z0-9._:-]{1,64}$", "Use 1-64 characters of A-Z a-z 0-9 . _ : -"
+)
+
+
+# --- input ------------------------------------------------------------------------------
+
+
+class PredictionInputSerializer(serializers.Serializer):
+    request_id = serializers.CharField(
+        required=False,
+        max_length=64,
+        validators=[request_id_validator],
+        help_text="Your idempotency key; assigned (a UUID) when omitted.",
+    )
+    features = serializers.DictField(help_text="Feature name to value, as in GET /api/v1/models/active/.")
+
+
+class PredictionBatchInputSerializer(serializers.Serializer):
+    items = serializers.ListField(
+        child=PredictionInputSerializer(), min_length=1, max_length=settings.BATCH_MAX_ITEMS
+    )
+
+
+# --- output -----------------------------------------------------------------------------
+
+
+class FeatureSpecSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["float", "int", "bool", "category"])
+    min = serializers.FloatField(allow_null=True, default=None)
+    max = serializers.FloatField(allow_null=True, default=None)
+    choices = serializers.ListField(child=serializers.CharField(), allow_null=True, default=None)
+    description = serializers.CharField(default="")
+    unit = serializers.CharField(default="")
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    threshold = serializers.FloatField(source="review_threshold")
+    features = FeatureSpecSerializer(source="feature_schema", many=True)
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "name",
+            "version",
+            "status",
+            "threshold",
+            "features",
+            "metrics",
+            "sha256",
+            "created_at",
+            "activated_at",
+            "activated_by",
+        ]
+
+
+class ReasonCodeSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    value = serializers.JSONField()
+    contribution = serializers.FloatField()
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    model_version = serializers.IntegerField(source="model_version.version")
+    final_label = serializers.SerializerMethodField()
+    reason_codes = ReasonCodeSerializer(many=True)
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "request_id",
+            "model_version",
+            "score",
+            "label",
+            "confidence",
+            "routing",
+            "status",
+            "final_label",
+            "reason_codes",
+            "created_at",
+        ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=Prediction.Label.choices, allow_null=True))
+    def get_final_label(self, prediction: Prediction) -> str | None:
+        return prediction.final_label or None
+
+
+class ExplanationSerializer(serializers.Serializer):
+    base_value = serializers.FloatField(help_text="Expected model output, in log-odds")
+    values = serializers.DictField(child=serializers.FloatField(), help_text="Feature to SHAP contribution")
+    output = serializers.CharField()
+    explainer = serializers.CharField()
+    shap_version = serializers.CharField()
+
+
+class ReviewSummarySerializer(serializers.Serializer):
+    state = serializers.CharField()
+    priority = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class PredictionDetailSerializer(PredictionSerializer):
+    explanation = ExplanationSerializer()
+    review = serializers.SerializerMethodField()
+
+    class Meta(PredictionSerializer.Meta):
+        fields = [*PredictionSerializer.Meta.fields, "features", "explanation", "review"]
+
+    @extend_schema_field(ReviewSummarySerializer(allow_null=True))
+    def get_review(self, prediction: Prediction) -> dict | None:
+        item = getattr(prediction, "review_item", None)
+        return ReviewSummarySerializer(item).data if item else None
+
+
+class PredictionBatchSerializer(serializers.Serializer):
+    results = PredictionSerializer(many=True)

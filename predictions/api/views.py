@@ -1,0 +1,85 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from predictions import registry, selectors, services
+from predictions.api import serializers
+from predictions.api.permissions import CanReadPredictions, CanScore, is_api_client
+
+
+def _api_key(request):
+    return request.auth if is_api_client(request) else None
+
+
+class ActiveModelView(APIView):
+    permission_classes = [CanReadPredictions]
+
+    @extend_schema(
+        responses=serializers.ModelVersionSerializer, summary="The active model and its input schema"
+    )
+    def get(self, request):
+        return Response(serializers.ModelVersionSerializer(registry.get_active_model().version).data)
+
+
+class PredictionCreateView(APIView):
+    permission_classes = [CanScore]
+
+    @extend_schema(
+        request=serializers.PredictionInputSerializer,
+        responses={
+            201: serializers.PredictionSerializer,
+            200: OpenApiResponse(serializers.PredictionSerializer, "A repeat of a stored request_id"),
+            400: OpenApiResponse(description="Field errors, keyed by field"),
+            409: OpenApiResponse(description="The request_id is in use with other features"),
+        },
+        summary="Score one transaction",
+    )
+    def post(self, request):
+        payload = serializers.PredictionInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        prediction, created = services.prediction_create(
+            api_key=_api_key(request),
+            request_id=payload.validated_data.get("request_id"),
+            features=payload.validated_data["features"],
+        )
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(serializers.PredictionSerializer(prediction).data, status=code)
+
+
+class PredictionBatchView(APIView):
+    permission_classes = [CanScore]
+
+    @extend_schema(
+        request=serializers.PredictionBatchInputSerializer,
+        responses={
+            201: serializers.PredictionBatchSerializer,
+            200: OpenApiResponse(serializers.PredictionBatchSerializer, "Every item was a repeat"),
+            400: OpenApiResponse(description="Field errors, keyed by item index"),
+            409: OpenApiResponse(description="Some request_ids are in use with other features"),
+        },
+        summary="Score up to BATCH_MAX_ITEMS transactions, all or nothing",
+    )
+    def post(self, request):
+        payload = serializers.PredictionBatchInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        results, created = services.predictions_create_batch(
+            api_key=_api_key(request), items=payload.validated_data["items"]
+        )
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        data = {"results": serializers.PredictionSerializer(results, many=True).data}
+        return Response(data, status=code)
+
+
+class PredictionDetailView(APIView):
+    permission_classes = [CanReadPredictions]
+
+    @extend_schema(
+        responses=serializers.PredictionDetailSerializer,
+        summary="A prediction with its explanation and review",
+    )
+    def get(self, request, request_id: str):
+        visible = selectors.predictions_visible_to(api_key=_api_key(request))
+        prediction = get_object_or_404(visible, request_id=request_id)
+        return Response(serializers.PredictionDetailSerializer(prediction).data)

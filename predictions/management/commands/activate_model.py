@@ -1,0 +1,23 @@
+import getpass
+
+from django.core.management.base import BaseCommand, CommandError
+
+from predictions import services
+from predictions.models import ModelVersion
+from predictions.scoring import ArtifactError
+
+
+class Command(BaseCommand):
+    help = "Activate a registered model version; activating an older one is the rollback."
+
+    def add_arguments(self, parser):
+        parser.add_argument("version", type=int)
+
+    def handle(self, *args, version, **options):
+        try:
+            activated = services.model_version_activate(version=version, actor=f"cli:{getpass.getuser()}")
+        except ModelVersion.DoesNotExist:
+            raise CommandError(f"no model version {version}") from None
+        except ArtifactError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(self.style.SUCCESS(f"activated {activated}"))

@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from predictions import services
+
+
+class Command(BaseCommand):
+    help = "Re-enqueue predictions waiting too long for routing into the review queue."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--older-than", type=int, help="Seconds (default ROUTING_SWEEP_AFTER_SECONDS)")
+
+    def handle(self, *args, older_than, **options):
+        count = services.routing_sweep(older_than_seconds=older_than)
+        self.stdout.write(f"re-enqueued {count} predictions")

@@ -1,0 +1,84 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from predictions import services, training
+
+
+class Command(BaseCommand):
+    help = "Train a model on demo data or a CSV, register it as a new version, optionally activate it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rows", type=int, default=100_000, help="Demo rows to generate")
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--csv", type=Path, help="Train on this CSV instead of demo data")
+        parser.add_argument("--target", help="With --csv: the 0/1 label column")
+        parser.add_argument("--time-column", help="With --csv: sort by this column (default: file order)")
+        parser.add_argument(
+            "--schema", type=Path, help="JSON feature schema to use instead of the inferred one"
+        )
+        parser.add_argument("--write-schema", type=Path, help="Write the schema used to this file, to edit")
+        parser.add_argument("--name", default="card-fraud", help="Model family name")
+        parser.add_argument("--activate", action="store_true", help="Activate the new version")
+
+    def handle(self, *args, **options):
+        frame, schema, target, info = self._data(options)
+        if options["write_schema"]:
+            options["write_schema"].write_text(json.dumps(schema, indent=2))
+        self.stdout.write(f"training on {len(frame)} rows, {len(schema)} features ...")
+        try:
+            result = training.train(
+                frame=frame,
+                schema=schema,
+                target=target,
+                seed=options["seed"],
+                review_threshold=settings.REVIEW_CONFIDENCE_THRESHOLD,
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        version = services.model_version_register(name=options["name"], result=result, training_info=info)
+        self.stdout.write(f"registered {version.name} v{version.version} sha256={version.sha256[:16]}…")
+        for metric, value in result.metrics.items():
+            self.stdout.write(f"  {metric:>20}: {value}")
+        if options["activate"]:
+            services.model_version_activate(version=version.version, actor="train_model")
+            self.stdout.write(self.style.SUCCESS(f"activated v{version.version}"))
+
+    def _data(self, options):
+        if not options["csv"]:
+            frame = training.generate_transactions(rows=options["rows"], seed=options["seed"])
+            info = {"source": "demo generator", "rows": len(frame), "seed": options["seed"]}
+            return frame, training.DEMO_SCHEMA, "is_fraud", info
+        if not options["target"]:
+            raise CommandError("--csv needs --target COLUMN")
+        try:
+            frame = pd.read_csv(options["csv"])
+        except (OSError, ValueError) as error:
+            raise CommandError(f"cannot read {options['csv']}: {error}") from error
+        target, time_column = options["target"], options["time_column"]
+        for column in filter(None, [target, time_column]):
+            if column not in frame.columns:
+                raise CommandError(f"column {column!r} is not in {options['csv']}")
+        if time_column:
+            frame = frame.sort_values(time_column, kind="stable")
+        features = frame.drop(columns=[c for c in (target, time_column) if c])
+        if options["schema"]:
+            schema = json.loads(options["schema"].read_text())
+        else:
+            try:
+                schema = training.infer_schema(features)
+            except ValueError as error:
+                raise CommandError(str(error)) from error
+        missing = [spec["name"] for spec in schema if spec["name"] not in frame.columns]
+        if missing:
+            raise CommandError(f"schema names columns missing from the CSV: {', '.join(missing)}")
+        info = {
+            "source": str(options["csv"]),
+            "rows": len(frame),
+            "target": target,
+            "time_column": time_column,
+        }
+        return frame, schema, target, info

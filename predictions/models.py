@@ -1,0 +1,136 @@
+from django.db import models
+from django.db.models import Q
+
+
+class ModelVersion(models.Model):
+    """A trained, checksummed model artifact and everything needed to audit and monitor it."""
+
+    class Status(models.TextChoices):
+        STAGED = "staged"
+        ACTIVE = "active"
+        RETIRED = "retired"
+
+    name = models.CharField(max_length=100, help_text="Model family, e.g. card-fraud")
+    version = models.PositiveIntegerField(unique=True, help_text="Increasing version number")
+    artifact_path = models.CharField(max_length=500, help_text="joblib file, relative to MODEL_ARTIFACT_DIR")
+    sha256 = models.CharField(max_length=64, help_text="Checksum verified before every load")
+    feature_schema = models.JSONField(help_text="List of {name, type, min, max, choices, description, unit}")
+    reference = models.JSONField(
+        default=dict, help_text="Training distributions of each feature and of the score"
+    )
+    metrics = models.JSONField(default=dict, help_text="Holdout metrics")
+    library_versions = models.JSONField(default=dict)
+    training_info = models.JSONField(default=dict, help_text="Data source, rows, seed, split")
+    review_threshold = models.FloatField(
+        help_text="Predictions with confidence below this go to human review"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STAGED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="active"),
+                name="one_active_model_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version} ({self.status})"
+
+
+class ApiKey(models.Model):
+    """A credential for an upstream system. Only a hash of the secret is kept."""
+
+    name = models.CharField(max_length=100, unique=True)
+    prefix = models.CharField(max_length=16, unique=True, help_text="Public part, shown in listings")
+    key_hash = models.CharField(max_length=64, help_text="sha256 of the whole key")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    # DRF treats request.user as a user-like object.
+    is_authenticated = True
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+
+class Prediction(models.Model):
+    """One scored transaction. Immutable once written, except for its routing and outcome."""
+
+    class Label(models.TextChoices):
+        FRAUD = "fraud"
+        LEGIT = "legit"
+
+    class Routing(models.TextChoices):
+        AUTO = "auto"
+        REVIEW = "review"
+
+    class Status(models.TextChoices):
+        DECIDED = "decided"
+        PENDING_REVIEW = "pending_review"
+        REVIEWED = "reviewed"
+
+    class RoutingState(models.TextChoices):
+        NOT_NEEDED = "not_needed", "Decided automatically"
+        PENDING = "pending", "Waiting for the routing task"
+        DONE = "done", "Review item created"
+
+    request_id = models.CharField(max_length=64, unique=True)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
+    features = models.JSONField()
+    features_digest = models.CharField(max_length=64, help_text="sha256 of the canonical features")
+    score = models.FloatField(help_text="Fraud probability")
+    label = models.CharField(max_length=5, choices=Label.choices)
+    confidence = models.FloatField(help_text="max(score, 1 - score)")
+    routing = models.CharField(max_length=6, choices=Routing.choices)
+    status = models.CharField(max_length=14, choices=Status.choices)
+    final_label = models.CharField(max_length=5, choices=Label.choices, blank=True)
+    reason_codes = models.JSONField(default=list)
+    routing_state = models.CharField(max_length=10, choices=RoutingState.choices)
+    routed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The sweeper's scan: only the few predictions still waiting for routing.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(routing_state="pending"),
+                name="prediction_routing_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.request_id
+
+
+class Explanation(models.Model):
+    """The SHAP explanation of one prediction, in the model's raw output (log-odds)."""
+
+    prediction = models.OneToOneField(
+        Prediction, on_delete=models.PROTECT, primary_key=True, related_name="explanation"
+    )
+    base_value = models.FloatField()
+    values = models.JSONField(help_text="{feature: contribution}")
+    output = models.CharField(max_length=20, default="log-odds")
+    explainer = models.CharField(max_length=50)
+    shap_version = models.CharField(max_length=20)
+
+    def __str__(self) -> str:
+        return f"explanation of {self.prediction_id}"

@@ -1,0 +1,70 @@
+"""Per-process cache of the active model: loaded once, refreshed when another is activated."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from predictions.models import ModelVersion
+from predictions.scoring import Scorer, load_artifact
+
+
+class NoActiveModel(Exception):
+    """No model version is active, so nothing can be scored."""
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    version: ModelVersion
+    scorer: Scorer
+
+
+_lock = threading.Lock()
+_loaded: dict[int, ActiveModel] = {}
+_state = {"checked_at": float("-inf"), "version_id": None}
+
+
+def artifact_full_path(version: ModelVersion) -> Path:
+    return Path(settings.MODEL_ARTIFACT_DIR) / version.artifact_path
+
+
+def load_version(version: ModelVersion) -> Scorer:
+    """Verify the artifact's checksum and build its scorer (raises ArtifactError)."""
+    bundle = load_artifact(path=artifact_full_path(version), expected_sha256=version.sha256)
+    return Scorer(bundle)
+
+
+def get_active_model() -> ActiveModel:
+    """The active model for this process; asks the database at most every MODEL_REFRESH_SECONDS."""
+    now = time.monotonic()
+    if now - _state["checked_at"] >= settings.MODEL_REFRESH_SECONDS:
+        active_id = (
+            ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
+            .values_list("id", flat=True)
+            .first()
+        )
+        _state.update(checked_at=now, version_id=active_id)
+    version_id = _state["version_id"]
+    if version_id is None:
+        raise NoActiveModel("no model version is active; train one with `manage.py train_model --activate`")
+    cached = _loaded.get(version_id)
+    if cached is not None:
+        return cached
+    with _lock:
+        if version_id not in _loaded:
+            version = ModelVersion.objects.get(pk=version_id)
+            # Keep only the newest load: a retired model's memory is returned.
+            _loaded.clear()
+            _loaded[version_id] = ActiveModel(version=version, scorer=load_version(version))
+        return _loaded[version_id]
+
+
+def forget() -> None:
+    """Drop the cache so the next call asks the database (after an activation, in tests)."""
+    with _lock:
+        _loaded.clear()
+        _state.update(checked_at=float("-inf"), version_id=None)

@@ -1,0 +1,35 @@
+"""Reads: API keys, predictions."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.db.models import QuerySet
+
+from predictions.models import ApiKey, Prediction
+
+API_KEY_PREFIX = "ra_"
+
+
+def api_key_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_for_secret(*, secret: str) -> ApiKey | None:
+    """The live key a presented secret belongs to, or None. Constant-time comparison."""
+    if not secret.startswith(API_KEY_PREFIX) or "." not in secret:
+        return None
+    prefix = secret[len(API_KEY_PREFIX) :].split(".", 1)[0]
+    api_key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, api_key_hash(secret)):
+        return None
+    return api_key
+
+
+def predictions_visible_to(*, api_key: ApiKey | None) -> QuerySet[Prediction]:
+    """An API client sees only its own predictions; people with a staff role see all."""
+    queryset = Prediction.objects.select_related("model_version", "explanation", "review_item")
+    if api_key is not None:
+        queryset = queryset.filter(api_key=api_key)
+    return queryset

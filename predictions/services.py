@@ -1,0 +1,312 @@
+"""Writes: registering and activating model versions, creating and routing predictions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from predictions import registry
+from predictions.models import ApiKey, Explanation, ModelVersion, Prediction
+from predictions.scoring import Scored, save_artifact
+from predictions.selectors import API_KEY_PREFIX, api_key_hash
+from predictions.training import TrainingResult
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidInput(Exception):
+    """Input that does not fit the schema; `errors` is DRF's field-error shape."""
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class Conflict(Exception):
+    """A request ID already stands for something else."""
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+# --- model versions ---------------------------------------------------------------------
+
+
+def model_version_register(
+    *, name: str, result: TrainingResult, training_info: dict[str, Any], created_by: str = ""
+) -> ModelVersion:
+    """Save the artifact with a new version number and register it as staged."""
+    version_number = (ModelVersion.objects.aggregate(top=Max("version"))["top"] or 0) + 1
+    relative_path = f"{name}-v{version_number}-{uuid.uuid4().hex[:8]}.joblib"
+    sha256 = save_artifact(
+        bundle={"estimator": result.estimator, "schema": result.schema, "decision_threshold": 0.5},
+        path=settings.MODEL_ARTIFACT_DIR / relative_path,
+    )
+    return ModelVersion.objects.create(
+        name=name,
+        version=version_number,
+        artifact_path=relative_path,
+        sha256=sha256,
+        feature_schema=result.schema,
+        reference=result.reference,
+        metrics=result.metrics,
+        library_versions=result.library_versions,
+        training_info=training_info,
+        review_threshold=settings.REVIEW_CONFIDENCE_THRESHOLD,
+        created_by=created_by,
+    )
+
+
+def model_version_activate(*, version: int, actor: str) -> ModelVersion:
+    """Make `version` the one active model (also the rollback). Refuses a broken artifact."""
+    target = ModelVersion.objects.get(version=version)
+    registry.load_version(target)  # raises ArtifactError before anything changes
+    with transaction.atomic():
+        current = list(ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE))
+        for previous in current:
+            if previous.pk != target.pk:
+                previous.status = ModelVersion.Status.RETIRED
+                previous.save(update_fields=["status"])
+        target.status = ModelVersion.Status.ACTIVE
+        target.activated_at = timezone.now()
+        target.activated_by = actor
+        target.save(update_fields=["status", "activated_at", "activated_by"])
+    registry.forget()
+    return target
+
+
+# --- predictions ------------------------------------------------------------------------
+
+
+def features_digest(features: dict[str, Any]) -> str:
+    canonical = json.dumps(features, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    request_id: str
+    features: dict[str, Any]
+    digest: str
+
+
+def prediction_create(
+    *, api_key: ApiKey | None, request_id: str | None, features: dict[str, Any]
+) -> tuple[Prediction, bool]:
+    """Score, explain and store one transaction; return (prediction, created).
+
+    Idempotent on `request_id`: a repeat with the same features returns the stored
+    prediction, one with other features raises Conflict.
+    """
+    results, created = predictions_create_batch(
+        api_key=api_key, items=[{"request_id": request_id, "features": features}], single=True
+    )
+    return results[0], bool(created)
+
+
+def predictions_create_batch(
+    *, api_key: ApiKey | None, items: list[dict[str, Any]], single: bool = False
+) -> tuple[list[Prediction], list[Prediction]]:
+    """All-or-nothing: validate every item, score the new ones in one pass, bulk insert.
+
+    Returns (results in input order, the newly created ones).
+    """
+    active = registry.get_active_model()
+    candidates = _validated_candidates(active.scorer, items, single=single)
+    try:
+        return _store_new(active, api_key, candidates, single=single)
+    except IntegrityError:
+        # A concurrent request inserted one of our request IDs first; now it is visible.
+        return _store_new(active, api_key, candidates, single=single)
+
+
+def _validated_candidates(scorer, items: list[dict[str, Any]], *, single: bool) -> list[_Candidate]:
+    errors: dict[str, Any] = {}
+    candidates = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        feature_errors = scorer.validate(item["features"])
+        request_id = item.get("request_id") or str(uuid.uuid4())
+        item_errors: dict[str, Any] = {}
+        if feature_errors:
+            item_errors["features"] = feature_errors
+        if request_id in seen:
+            item_errors["request_id"] = [f"Repeats the request_id of item {seen[request_id]}."]
+        seen.setdefault(request_id, index)
+        if item_errors:
+            errors[str(index)] = item_errors
+            continue
+        features = {spec["name"]: _normalised(spec, item["features"][spec["name"]]) for spec in scorer.schema}
+        candidates.append(_Candidate(request_id, features, features_digest(features)))
+    if errors:
+        raise InvalidInput(errors["0"] if single else {"items": errors})
+    return candidates
+
+
+def _normalised(spec: dict[str, Any], value: Any) -> Any:
+    # 10 and 10.0 are the same amount: store and digest one canonical form.
+    if spec["type"] == "float":
+        return float(value)
+    if spec["type"] == "int":
+        return int(value)
+    return value
+
+
+def _store_new(active, api_key, candidates: list[_Candidate], *, single: bool):
+    existing = Prediction.objects.filter(request_id__in=[c.request_id for c in candidates]).in_bulk(
+        field_name="request_id"
+    )
+    _raise_on_conflicts(existing, api_key, candidates, single=single)
+    new = [c for c in candidates if c.request_id not in existing]
+    created = _insert_scored(active, api_key, new) if new else []
+    by_request_id = {**existing, **{p.request_id: p for p in created}}
+    return [by_request_id[c.request_id] for c in candidates], created
+
+
+def _raise_on_conflicts(existing, api_key, candidates: list[_Candidate], *, single: bool) -> None:
+    errors = {}
+    for index, candidate in enumerate(candidates):
+        stored = existing.get(candidate.request_id)
+        if stored is None:
+            continue
+        if stored.api_key_id != (api_key.pk if api_key else None):
+            errors[str(index)] = {"request_id": ["This request_id is already in use."]}
+        elif stored.features_digest != candidate.digest:
+            errors[str(index)] = {
+                "request_id": [
+                    f"A prediction with request_id '{candidate.request_id}' already exists "
+                    "with different features."
+                ]
+            }
+    if errors:
+        raise Conflict(next(iter(errors.values())) if single else {"items": errors})
+
+
+def _insert_scored(active, api_key, candidates: list[_Candidate]) -> list[Prediction]:
+    version = active.version
+    scored = active.scorer.score([c.features for c in candidates])
+    predictions = [
+        _prediction_row(version, api_key, candidate, result)
+        for candidate, result in zip(candidates, scored, strict=True)
+    ]
+    with transaction.atomic():
+        created = Prediction.objects.bulk_create(predictions)
+        Explanation.objects.bulk_create(
+            Explanation(
+                prediction=prediction,
+                base_value=result.base_value,
+                values=result.contributions,
+                explainer=active.scorer.explainer_name,
+                shap_version=active.scorer.shap_version,
+            )
+            for prediction, result in zip(created, scored, strict=True)
+        )
+        to_route = [p.pk for p in created if p.routing == Prediction.Routing.REVIEW]
+        if to_route:
+            transaction.on_commit(lambda: enqueue_routing(prediction_ids=to_route))
+    return created
+
+
+def _prediction_row(version: ModelVersion, api_key, candidate: _Candidate, result: Scored) -> Prediction:
+    needs_review = result.confidence < version.review_threshold
+    return Prediction(
+        request_id=candidate.request_id,
+        api_key=api_key,
+        model_version=version,
+        features=candidate.features,
+        features_digest=candidate.digest,
+        score=result.score,
+        label=result.label,
+        confidence=result.confidence,
+        routing=Prediction.Routing.REVIEW if needs_review else Prediction.Routing.AUTO,
+        status=Prediction.Status.PENDING_REVIEW if needs_review else Prediction.Status.DECIDED,
+        final_label="" if needs_review else result.label,
+        reason_codes=result.reason_codes(candidate.features),
+        routing_state=(
+            Prediction.RoutingState.PENDING if needs_review else Prediction.RoutingState.NOT_NEEDED
+        ),
+        created_at=timezone.now(),
+    )
+
+
+# --- routing ----------------------------------------------------------------------------
+
+
+def enqueue_routing(*, prediction_ids: list[int]) -> None:
+    """Hand predictions to the routing task; if the broker is down, the sweeper retries."""
+    from predictions.tasks import route_predictions
+
+    try:
+        route_predictions.apply_async(kwargs={"prediction_ids": prediction_ids})
+    except Exception:  # the broker's errors vary by transport; none may fail the request
+        logger.warning(
+            "routing enqueue failed for %d predictions; the sweeper will retry",
+            len(prediction_ids),
+            exc_info=True,
+        )
+
+
+def predictions_route(*, prediction_ids: list[int]) -> int:
+    """Create one review item per prediction still waiting; safe to run any number of times."""
+    from reviews.services import review_items_create
+
+    with transaction.atomic():
+        waiting = list(
+            Prediction.objects.select_for_update().filter(
+                pk__in=prediction_ids, routing_state=Prediction.RoutingState.PENDING
+            )
+        )
+        if not waiting:
+            return 0
+        review_items_create(predictions=waiting)
+        Prediction.objects.filter(pk__in=[p.pk for p in waiting]).update(
+            routing_state=Prediction.RoutingState.DONE, routed_at=timezone.now()
+        )
+    return len(waiting)
+
+
+def routing_sweep(*, older_than_seconds: int | None = None, batch_size: int = 500) -> int:
+    """Re-enqueue predictions that have waited too long for routing (broker down, worker died)."""
+    if older_than_seconds is None:
+        older_than_seconds = settings.ROUTING_SWEEP_AFTER_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    stale = list(
+        Prediction.objects.filter(routing_state=Prediction.RoutingState.PENDING, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(stale), batch_size):
+        enqueue_routing(prediction_ids=stale[start : start + batch_size])
+    if stale:
+        logger.info("routing sweep re-enqueued %d predictions", len(stale))
+    return len(stale)
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+
+def api_key_create(*, name: str) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is shown once and never stored."""
+    api_key = ApiKey(name=name)
+    return api_key, api_key_rotate(api_key=api_key)
+
+
+def api_key_rotate(*, api_key: ApiKey) -> str:
+    """Give a key a new secret; the old one stops working at once."""
+    api_key.prefix = secrets.token_hex(4)
+    secret = f"{API_KEY_PREFIX}{api_key.prefix}.{secrets.token_urlsafe(32)}"
+    api_key.key_hash = api_key_hash(secret)
+    api_key.save()
+    return secret

@@ -1,0 +1,41 @@
+"""The Celery app. Delivery settings favour "never lose a routing" over throughput."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
+
+app = Celery("reviewapp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    # A task is acknowledged only once it finished, and redelivered if its worker died.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    # Publishing must not hold an API request hostage when the broker is down:
+    # the routing outbox and its sweeper cover what could not be sent.
+    task_publish_retry=False,
+    broker_connection_timeout=2,
+    broker_transport_options={
+        # Longer than any task's hard time limit, so a slow task is never delivered twice.
+        "visibility_timeout": int(app.conf.get("broker_visibility_timeout") or 600),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    },
+    broker_connection_retry_on_startup=True,
+    task_eager_propagates=False,
+    worker_hijack_root_logger=False,
+    beat_schedule={
+        "sweep-routing": {
+            "task": "predictions.tasks.sweep_routing",
+            "schedule": crontab(minute="*"),
+        },
+    },
+)
+app.autodiscover_tasks()

@@ -1,0 +1,89 @@
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+
+from predictions import registry, services, training
+from reviewapp import celery_app
+from reviewapp.roles import ROLES
+
+TRAINING_ROWS = 20_000
+
+
+@pytest.fixture(scope="session")
+def trained() -> training.TrainingResult:
+    """One small demo model per test session: training is pure, so it needs no database."""
+    frame = training.generate_transactions(rows=TRAINING_ROWS, seed=11)
+    return training.train(frame=frame, schema=training.DEMO_SCHEMA, target="is_fraud", review_threshold=0.85)
+
+
+@pytest.fixture(autouse=True)
+def isolated_model_cache(settings, tmp_path):
+    settings.MODEL_ARTIFACT_DIR = tmp_path / "models"
+    registry.forget()
+    yield
+    registry.forget()
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Unit tests run tasks in-process; tests marked `integration` use a real worker."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def register_model(db, trained):
+    def register(*, activate: bool = True, name: str = "card-fraud"):
+        version = services.model_version_register(name=name, result=trained, training_info={"source": "test"})
+        if activate:
+            version = services.model_version_activate(version=version.version, actor="test")
+        return version
+
+    return register
+
+
+@pytest.fixture
+def active_model(register_model):
+    return register_model()
+
+
+@pytest.fixture
+def api_key_and_secret(db):
+    return services.api_key_create(name="checkout")
+
+
+@pytest.fixture
+def api_client(api_key_and_secret) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_and_secret[1]}")
+    return client
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: str | None, username: str | None = None) -> User:
+        user = User.objects.create_user(username or role or "nobody", password="pw-for-tests-only")
+        if role in ROLES:
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        if role == "admin":
+            user.is_superuser = user.is_staff = True
+            user.save()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def transactions():
+    """Demo transactions as JSON-ready feature dicts."""
+
+    def make(count: int, seed: int = 5) -> list[dict]:
+        frame = training.generate_transactions(rows=count, seed=seed)
+        return training.frame_to_records(frame, training.DEMO_SCHEMA)
+
+    return make
