@@ -87,3 +87,29 @@ def transactions():
         return training.frame_to_records(frame, training.DEMO_SCHEMA)
 
     return make
+
+
+def _needs(item) -> list[str]:
+    """What an item's markers need that this environment lacks."""
+    from django.conf import settings
+
+    missing = []
+    on_postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    if (item.get_closest_marker("postgres") or item.get_closest_marker("integration")) and not on_postgres:
+        missing.append("DATABASE_URL pointing at PostgreSQL")
+    if item.get_closest_marker("integration") and not settings.REDIS_URL:
+        missing.append("REDIS_URL")
+    return missing
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests whose real services are absent; under CI that is an error, never a skip."""
+    import os
+
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    for item in items:
+        missing = _needs(item)
+        if missing and in_ci:
+            raise pytest.UsageError(f"CI=true, but {item.nodeid} needs {' and '.join(missing)}")
+        if missing:
+            item.add_marker(pytest.mark.skip(reason="needs " + " and ".join(missing)))
