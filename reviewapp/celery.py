@@ -36,6 +36,14 @@ app.conf.update(
             "task": "predictions.tasks.sweep_routing",
             "schedule": crontab(minute="*"),
         },
+        "enqueue-due-callbacks": {
+            "task": "reviews.tasks.enqueue_due_callbacks",
+            "schedule": crontab(minute="*"),
+        },
+        "expire-review-leases": {
+            "task": "reviews.tasks.expire_review_leases",
+            "schedule": crontab(minute="*"),
+        },
     },
 )
 app.autodiscover_tasks()

@@ -1,9 +1,40 @@
-"""Writes on the review queue."""
+"""Writes on the review queue: create, claim, release, decide, and tell upstream."""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
 from predictions.models import Prediction
-from reviews.models import ReviewItem
+from reviews import selectors, webhooks
+from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewItem
+
+logger = logging.getLogger(__name__)
+
+
+class ReviewError(Exception):
+    """A decision or claim that cannot be made; the message is shown to the analyst."""
+
+    status_code = 400
+
+
+class NotHolder(ReviewError):
+    status_code = 403
+
+
+class AlreadyDecided(ReviewError):
+    status_code = 409
+
+
+class StaleView(ReviewError):
+    status_code = 409
+
+
+# --- creating items ---------------------------------------------------------------------
 
 
 def review_priority(prediction: Prediction) -> float:
@@ -19,6 +50,226 @@ def review_priority(prediction: Prediction) -> float:
 def review_items_create(*, predictions: list[Prediction]) -> None:
     """One review item per prediction; the unique constraint makes a repeat a no-op."""
     ReviewItem.objects.bulk_create(
-        [ReviewItem(prediction=p, priority=review_priority(p)) for p in predictions],
+        [
+            ReviewItem(prediction=p, priority=review_priority(p), amount=p.features.get("amount"))
+            for p in predictions
+        ],
         ignore_conflicts=True,
     )
+
+
+# --- claiming ---------------------------------------------------------------------------
+
+
+def review_item_claim_next(*, user) -> ReviewItem | None:
+    """The item this analyst already holds, else the highest-priority available one, leased."""
+    held = selectors.items_held_by(user=user).first()
+    if held is not None:
+        return held
+    if connection.features.has_select_for_update_skip_locked:
+        return _claim_skipping_locked(user)
+    return _claim_by_conditional_update(user)
+
+
+def _lease(user, now) -> dict:
+    return {
+        "state": ReviewItem.State.CLAIMED,
+        "claimed_by": user,
+        "claimed_at": now,
+        "lease_expires_at": now + timedelta(minutes=settings.REVIEW_LEASE_MINUTES),
+    }
+
+
+def _claim_skipping_locked(user) -> ReviewItem | None:
+    # Rows another analyst is claiming right now are skipped, not waited for.
+    now = timezone.now()
+    with transaction.atomic():
+        item = selectors.available_items(now=now).select_for_update(skip_locked=True).first()
+        if item is None:
+            return None
+        for field, value in _lease(user, now).items():
+            setattr(item, field, value)
+        item.save(update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at"])
+    return item
+
+
+def _claim_by_conditional_update(user, attempts: int = 20) -> ReviewItem | None:
+    # Without row locks (SQLite): the UPDATE re-checks availability, so one claimer wins.
+    for _ in range(attempts):
+        now = timezone.now()
+        candidate = selectors.available_items(now=now).values_list("pk", flat=True).first()
+        if candidate is None:
+            return None
+        won = selectors.available_items(now=now).filter(pk=candidate).update(**_lease(user, now))
+        if won:
+            return ReviewItem.objects.get(pk=candidate)
+    return None
+
+
+def review_item_release(*, item_id: int, user) -> ReviewItem:
+    """Put an item I hold back in the queue."""
+    with transaction.atomic():
+        item = ReviewItem.objects.select_for_update().get(pk=item_id)
+        _check_holder(item, user)
+        item.state = ReviewItem.State.PENDING
+        item.claimed_by = item.claimed_at = item.lease_expires_at = None
+        item.save(update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at"])
+    return item
+
+
+def review_leases_expire() -> int:
+    """Return items whose lease ran out to the queue (claims already ignore them)."""
+    return ReviewItem.objects.filter(
+        state=ReviewItem.State.CLAIMED, lease_expires_at__lt=timezone.now()
+    ).update(state=ReviewItem.State.PENDING, claimed_by=None, claimed_at=None, lease_expires_at=None)
+
+
+def _check_holder(item: ReviewItem, user) -> None:
+    if item.state == ReviewItem.State.DECIDED:
+        raise AlreadyDecided("This item has already been decided.")
+    if item.state != ReviewItem.State.CLAIMED or item.claimed_by_id != user.pk:
+        raise NotHolder("You do not hold this item; claim it first.")
+
+
+# --- deciding ---------------------------------------------------------------------------
+
+
+def decision_record(
+    *, item_id: int, user, outcome: str, reason: str = "", note: str = "", seen_digest: str
+) -> Decision:
+    """Store the verdict, the final label and the reviewer atomically; queue the callback."""
+    if outcome == Decision.Outcome.OVERRIDDEN and not reason:
+        raise ReviewError("An override needs a reason.")
+    with transaction.atomic():
+        item = ReviewItem.objects.select_for_update().select_related("prediction").get(pk=item_id)
+        _check_holder(item, user)
+        prediction = Prediction.objects.select_related("model_version", "explanation", "api_key").get(
+            pk=item.prediction_id
+        )
+        if seen_digest != selectors.review_digest(prediction):
+            raise StaleView("What you saw is not what is stored; reload the item and decide again.")
+        now = timezone.now()
+        decision = Decision.objects.create(
+            review_item=item,
+            outcome=outcome,
+            final_label=_final_label(prediction.label, outcome),
+            reason=reason,
+            note=note,
+            reviewer=user,
+            reviewer_name=user.get_username(),
+            seen_digest=seen_digest,
+            decided_at=now,
+        )
+        item.state, item.decided_at = ReviewItem.State.DECIDED, now
+        item.save(update_fields=["state", "decided_at"])
+        prediction.status, prediction.final_label = Prediction.Status.REVIEWED, decision.final_label
+        prediction.save(update_fields=["status", "final_label"])
+        delivery = _callback_create(decision, prediction)
+        if delivery is not None:
+            transaction.on_commit(lambda: enqueue_callback(delivery_id=delivery.pk))
+    return decision
+
+
+def _final_label(model_label: str, outcome: str) -> str:
+    if outcome == Decision.Outcome.CONFIRMED:
+        return model_label
+    return Prediction.Label.LEGIT if model_label == Prediction.Label.FRAUD else Prediction.Label.FRAUD
+
+
+# --- callbacks --------------------------------------------------------------------------
+
+
+def _callback_create(decision: Decision, prediction: Prediction) -> CallbackDelivery | None:
+    api_key = prediction.api_key
+    if api_key is None or not api_key.callback_url:
+        return None
+    return CallbackDelivery.objects.create(
+        decision=decision,
+        api_key=api_key,
+        url=api_key.callback_url,
+        payload={
+            "request_id": prediction.request_id,
+            "final_label": decision.final_label,
+            "decision": decision.outcome,
+            "reason": decision.reason,
+            "decided_at": decision.decided_at.isoformat(),
+            "model_version": prediction.model_version.version,
+        },
+        next_attempt_at=decision.decided_at,
+    )
+
+
+def enqueue_callback(*, delivery_id: int, countdown: int = 0) -> None:
+    from reviews.tasks import deliver_callback
+
+    try:
+        deliver_callback.apply_async(kwargs={"delivery_id": delivery_id}, countdown=countdown)
+    except Exception:  # broker errors vary by transport; the due-callback sweep retries
+        logger.warning("callback enqueue failed for delivery %s", delivery_id, exc_info=True)
+
+
+def backoff_seconds(attempts: int) -> int:
+    """5 s, 10 s, 20 s, ... capped: attempt n waits base * 2^(n-1)."""
+    return min(
+        settings.CALLBACK_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), settings.CALLBACK_BACKOFF_MAX_SECONDS
+    )
+
+
+def callback_deliver(*, delivery_id: int) -> CallbackDelivery:
+    """One delivery attempt, logged; schedules the next one or gives up after the last."""
+    delivery = CallbackDelivery.objects.select_related("api_key").get(pk=delivery_id)
+    if delivery.state != CallbackDelivery.State.PENDING:
+        return delivery
+    outcome = webhooks.post(
+        url=delivery.url,
+        payload=delivery.payload,
+        secret=delivery.api_key.callback_secret,
+        timeout=settings.CALLBACK_TIMEOUT_SECONDS,
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = CallbackDelivery.objects.select_for_update().get(pk=delivery_id)
+        CallbackAttempt.objects.create(
+            delivery=delivery,
+            attempted_at=now,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=outcome.duration_ms,
+        )
+        delivery.attempts += 1
+        if outcome.ok:
+            delivery.state, delivery.delivered_at, delivery.next_attempt_at = (
+                CallbackDelivery.State.DELIVERED,
+                now,
+                None,
+            )
+        elif delivery.attempts >= settings.CALLBACK_MAX_ATTEMPTS:
+            delivery.state, delivery.next_attempt_at = CallbackDelivery.State.DEAD, None
+        else:
+            delivery.next_attempt_at = now + timedelta(seconds=backoff_seconds(delivery.attempts))
+        delivery.save(update_fields=["state", "attempts", "delivered_at", "next_attempt_at"])
+    return delivery
+
+
+def callbacks_enqueue_due(*, grace_seconds: int = 60) -> int:
+    """Re-enqueue deliveries whose next attempt is overdue (a lost message, a broker outage)."""
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    due = list(
+        CallbackDelivery.objects.filter(
+            state=CallbackDelivery.State.PENDING, next_attempt_at__lte=cutoff
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for delivery_id in due:
+        enqueue_callback(delivery_id=delivery_id)
+    return len(due)
+
+
+def callback_replay(*, delivery_id: int) -> CallbackDelivery:
+    """An admin sends a dead (or delivered) callback again, with a fresh attempt budget."""
+    with transaction.atomic():
+        delivery = CallbackDelivery.objects.select_for_update().get(pk=delivery_id)
+        delivery.state, delivery.attempts = CallbackDelivery.State.PENDING, 0
+        delivery.next_attempt_at, delivery.delivered_at = timezone.now(), None
+        delivery.save(update_fields=["state", "attempts", "next_attempt_at", "delivered_at"])
+        transaction.on_commit(lambda: enqueue_callback(delivery_id=delivery_id))
+    return delivery

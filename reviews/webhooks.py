@@ -1,0 +1,70 @@
+"""Signed HTTP delivery of decisions. Pure: no ORM, so signing is easy to verify in tests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+SIGNATURE_HEADER = "X-Reviewapp-Signature"
+TIMESTAMP_HEADER = "X-Reviewapp-Timestamp"
+
+
+def canonical_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+
+def signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", so a captured request cannot be replayed later."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(*, secret: str, timestamp: str, body: bytes, presented: str, max_age_seconds: int = 300) -> bool:
+    """What a receiver does: check freshness and compare in constant time."""
+    try:
+        fresh = abs(time.time() - int(timestamp)) <= max_age_seconds
+    except ValueError:
+        return False
+    return fresh and hmac.compare_digest(signature(secret=secret, timestamp=timestamp, body=body), presented)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def post(*, url: str, payload: dict[str, Any], secret: str, timeout: float) -> Outcome:
+    body = canonical_body(payload)
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "reviewapp-callbacks/1",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: signature(secret=secret, timestamp=timestamp, body=body),
+        },
+    )
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (admin-set URL)
+            status, error = response.status, ""
+    except urllib.error.HTTPError as failure:
+        status, error = failure.code, f"HTTP {failure.code}"
+    except (urllib.error.URLError, TimeoutError, OSError) as failure:
+        status, error = None, str(getattr(failure, "reason", failure))[:500]
+    return Outcome(status_code=status, error=error, duration_ms=int((time.monotonic() - started) * 1000))
