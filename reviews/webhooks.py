@@ -46,9 +46,11 @@ class Outcome:
 
 
 def post(*, url: str, payload: dict[str, Any], secret: str, timeout: float) -> Outcome:
+    if not url.startswith(("http://", "https://")):
+        return Outcome(status_code=None, error="only http and https callback URLs are allowed", duration_ms=0)
     body = canonical_body(payload)
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         url,
         data=body,
         method="POST",
@@ -61,7 +63,7 @@ def post(*, url: str, payload: dict[str, Any], secret: str, timeout: float) -> O
     )
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (admin-set URL)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             status, error = response.status, ""
     except urllib.error.HTTPError as failure:
         status, error = failure.code, f"HTTP {failure.code}"
