@@ -1,6 +1,10 @@
 """The people roles. Groups carry them; superusers hold all of them."""
 
+from functools import wraps
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 
 ANALYST, AUDITOR, ADMIN = "analyst", "auditor", "admin"
 ROLES = (ANALYST, AUDITOR, ADMIN)
@@ -16,3 +20,20 @@ def has_role(user: AbstractBaseUser | AnonymousUser | None, *roles: str) -> bool
         names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
         user._role_names = names
     return any(role in names for role in roles)
+
+
+def role_required(*roles: str):
+    """View decorator: anonymous users go to the login page, users without the role get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not has_role(request.user, *roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -106,6 +106,18 @@ def _claim_by_conditional_update(user, attempts: int = 20) -> ReviewItem | None:
     return None
 
 
+def review_item_claim(*, item_id: int, user) -> ReviewItem:
+    """Claim one chosen item, if nobody holds it under a live lease."""
+    now = timezone.now()
+    won = selectors.available_items(now=now).filter(pk=item_id).update(**_lease(user, now))
+    item = ReviewItem.objects.get(pk=item_id)
+    if not won and not (item.state == ReviewItem.State.CLAIMED and item.claimed_by_id == user.pk):
+        if item.state == ReviewItem.State.DECIDED:
+            raise AlreadyDecided("This item has already been decided.")
+        raise NotHolder(f"{item.claimed_by} holds this item until {item.lease_expires_at:%H:%M} UTC.")
+    return item
+
+
 def review_item_release(*, item_id: int, user) -> ReviewItem:
     """Put an item I hold back in the queue."""
     with transaction.atomic():

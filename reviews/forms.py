@@ -1,0 +1,20 @@
+from django import forms
+
+from reviews.models import Decision
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(choices=Decision.Outcome.choices)
+    reason = forms.ChoiceField(
+        choices=[("", "Choose a reason…"), *Decision.Reason.choices],
+        required=False,
+        help_text="Required to override the model.",
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("outcome") == Decision.Outcome.OVERRIDDEN and not cleaned.get("reason"):
+            self.add_error("reason", "Choose a reason to override the model.")
+        return cleaned

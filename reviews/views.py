@@ -1,0 +1,155 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from reviewapp.roles import ADMIN, ANALYST, role_required
+from reviews import selectors, services
+from reviews.filtersets import ReviewQueueFilterSet
+from reviews.forms import DecisionForm
+from reviews.models import Decision, ReviewItem
+
+analyst_required = role_required(ANALYST, ADMIN)
+
+
+def _queue_context(request: HttpRequest, items, title: str) -> dict:
+    page = Paginator(items, settings.REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "title": title,
+        "page": page,
+        "counts": selectors.queue_counts(),
+        "sla_deadline": selectors.sla_deadline(),
+        "now": timezone.now(),
+    }
+
+
+@require_GET
+@analyst_required
+def queue(request: HttpRequest) -> HttpResponse:
+    filterset = ReviewQueueFilterSet(request.GET, queryset=selectors.open_items())
+    context = {**_queue_context(request, filterset.qs, "Review queue"), "filter": filterset}
+    if request.headers.get("HX-Request"):
+        return render(request, "reviews/partials/queue_table.html", context)
+    return render(request, "reviews/queue.html", context)
+
+
+@require_GET
+@analyst_required
+def my_items(request: HttpRequest) -> HttpResponse:
+    context = _queue_context(request, selectors.items_held_by(user=request.user), "My items")
+    return render(request, "reviews/queue.html", context)
+
+
+@require_GET
+@analyst_required
+def queue_counts(request: HttpRequest) -> HttpResponse:
+    return render(request, "reviews/partials/queue_counts.html", {"counts": selectors.queue_counts()})
+
+
+@require_POST
+@analyst_required
+def claim_next(request: HttpRequest) -> HttpResponse:
+    item = services.review_item_claim_next(user=request.user)
+    if item is None:
+        messages.info(request, "The queue is empty: nothing to claim.")
+        return redirect("reviews:queue")
+    return redirect("reviews:item", pk=item.pk)
+
+
+@require_POST
+@analyst_required
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(ReviewItem, pk=pk)
+    try:
+        services.review_item_claim(item_id=pk, user=request.user)
+    except services.ReviewError as error:
+        messages.error(request, str(error))
+    return redirect("reviews:item", pk=pk)
+
+
+@require_POST
+@analyst_required
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(ReviewItem, pk=pk)
+    try:
+        services.review_item_release(item_id=pk, user=request.user)
+    except services.ReviewError as error:
+        messages.error(request, str(error))
+        return redirect("reviews:item", pk=pk)
+    messages.success(request, "Item released back to the queue.")
+    return redirect("reviews:queue")
+
+
+@require_GET
+@analyst_required
+def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _item_or_404(pk)
+    form = DecisionForm(initial={"digest": selectors.review_digest(item.prediction)})
+    return render(request, "reviews/item.html", _item_context(request, item, form))
+
+
+@require_POST
+@analyst_required
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _item_or_404(pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return render(request, "reviews/item.html", _item_context(request, item, form), status=400)
+    try:
+        decision = services.decision_record(
+            item_id=pk,
+            user=request.user,
+            seen_digest=form.cleaned_data["digest"],
+            outcome=form.cleaned_data["outcome"],
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+        )
+    except services.ReviewError as error:
+        form.add_error(None, str(error))
+        return render(
+            request,
+            "reviews/item.html",
+            _item_context(request, _item_or_404(pk), form),
+            status=error.status_code,
+        )
+    messages.success(
+        request,
+        f"{item.prediction.request_id}: {decision.get_outcome_display()}, "
+        f"final label {decision.final_label}.",
+    )
+    following = services.review_item_claim_next(user=request.user)
+    if following is None:
+        messages.info(request, "The queue is empty. Well done.")
+        return redirect("reviews:queue")
+    return redirect("reviews:item", pk=following.pk)
+
+
+def _item_or_404(pk: int) -> ReviewItem:
+    try:
+        return selectors.review_item_for_page(pk=pk)
+    except ReviewItem.DoesNotExist:
+        raise Http404("No such review item") from None
+
+
+def _item_context(request: HttpRequest, item: ReviewItem, form: DecisionForm) -> dict:
+    prediction = item.prediction
+    now = timezone.now()
+    held_by_me = item.state == ReviewItem.State.CLAIMED and item.claimed_by_id == request.user.pk
+    held_by_other = item.state == ReviewItem.State.CLAIMED and not held_by_me and item.lease_expires_at >= now
+    return {
+        "item": item,
+        "prediction": prediction,
+        "model_version": prediction.model_version,
+        "decision": getattr(item, "decision", None),
+        "form": form,
+        "held_by_me": held_by_me,
+        "held_by_other": held_by_other,
+        "overdue": item.created_at < selectors.sla_deadline(now=now),
+        "other_label": "legit" if prediction.label == "fraud" else "fraud",
+        "outcomes": Decision.Outcome,
+        "queue_url": reverse("reviews:queue"),
+    }
