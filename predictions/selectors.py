@@ -29,7 +29,7 @@ def api_key_for_secret(*, secret: str) -> ApiKey | None:
 
 def predictions_visible_to(*, api_key: ApiKey | None) -> QuerySet[Prediction]:
     """An API client sees only its own predictions; people with a staff role see all."""
-    queryset = Prediction.objects.select_related("model_version", "explanation", "review_item")
+    queryset = Prediction.objects.select_related("model_version", "explanation", "review_item__decision")
     if api_key is not None:
         queryset = queryset.filter(api_key=api_key)
     return queryset

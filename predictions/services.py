@@ -297,9 +297,9 @@ def routing_sweep(*, older_than_seconds: int | None = None, batch_size: int = 50
 # --- API keys ---------------------------------------------------------------------------
 
 
-def api_key_create(*, name: str) -> tuple[ApiKey, str]:
+def api_key_create(*, name: str, callback_url: str = "", callback_secret: str = "") -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown once and never stored."""
-    api_key = ApiKey(name=name)
+    api_key = ApiKey(name=name, callback_url=callback_url, callback_secret=callback_secret)
     return api_key, api_key_rotate(api_key=api_key)
 
 

@@ -102,10 +102,17 @@ class ExplanationSerializer(serializers.Serializer):
 
 
 class ReviewSummarySerializer(serializers.Serializer):
+    """The human side of a prediction: where its review stands and, once made, the decision."""
+
     state = serializers.CharField()
     priority = serializers.FloatField()
     created_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
+    decision = serializers.CharField(source="decision.outcome", default=None, allow_null=True)
+    final_label = serializers.CharField(source="decision.final_label", default=None, allow_null=True)
+    reviewer = serializers.CharField(source="decision.reviewer_name", default=None, allow_null=True)
+    reason = serializers.CharField(source="decision.reason", default=None, allow_null=True)
+    note = serializers.CharField(source="decision.note", default=None, allow_null=True)
+    decided_at = serializers.DateTimeField(source="decision.decided_at", default=None, allow_null=True)
 
 
 class PredictionDetailSerializer(PredictionSerializer):

@@ -1,0 +1,82 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from predictions import services
+from predictions.models import ApiKey, ModelVersion, Prediction
+from predictions.scoring import ArtifactError
+from reviewapp.admin_mixins import ReadOnlyAdmin
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "version",
+        "name",
+        "status",
+        "review_threshold",
+        "created_at",
+        "activated_at",
+        "activated_by",
+    ]
+    list_filter = ["status", "name"]
+    actions = ["activate"]
+
+    @admin.action(description="Activate the selected version (rollback included)")
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        version = queryset.get()
+        try:
+            services.model_version_activate(version=version.version, actor=request.user.get_username())
+        except ArtifactError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return
+        self.message_user(request, f"Activated {version.name} v{version.version}.", messages.SUCCESS)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at", "callback_url"]
+    fields = ["name", "prefix", "callback_url", "callback_secret", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        _, secret = services.api_key_create(name=obj.name)
+        ApiKey.objects.filter(name=obj.name).update(
+            callback_url=obj.callback_url, callback_secret=obj.callback_secret
+        )
+        obj.pk = ApiKey.objects.get(name=obj.name).pk
+        self.message_user(
+            request, f"API key for {obj.name}: {secret} (shown once; store it now)", messages.WARNING
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # keys are revoked, never deleted: predictions point at them
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} keys.", messages.SUCCESS)
+
+
+@admin.register(Prediction)
+class PredictionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "request_id",
+        "model_version",
+        "score",
+        "label",
+        "routing",
+        "status",
+        "final_label",
+        "created_at",
+    ]
+    list_filter = ["routing", "status", "label", "model_version"]
+    search_fields = ["request_id"]
+    list_select_related = ["model_version"]
+    show_full_result_count = False

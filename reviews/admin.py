@@ -1,0 +1,44 @@
+from django.contrib import admin, messages
+
+from reviewapp.admin_mixins import ReadOnlyAdmin
+from reviews import services
+from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewItem
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(ReadOnlyAdmin):
+    list_display = ["prediction", "state", "priority", "claimed_by", "lease_expires_at", "created_at"]
+    list_filter = ["state"]
+    search_fields = ["prediction__request_id"]
+    list_select_related = ["prediction", "claimed_by"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ["review_item", "outcome", "final_label", "reason", "reviewer_name", "decided_at"]
+    list_filter = ["outcome", "reason", "final_label"]
+    search_fields = ["review_item__prediction__request_id", "reviewer_name"]
+
+
+class CallbackAttemptInline(admin.TabularInline):
+    model = CallbackAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["attempted_at", "status_code", "error", "duration_ms"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CallbackDelivery)
+class CallbackDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "url", "state", "attempts", "next_attempt_at", "delivered_at", "created_at"]
+    list_filter = ["state"]
+    inlines = [CallbackAttemptInline]
+    actions = ["replay"]
+
+    @admin.action(description="Replay the selected callbacks")
+    def replay(self, request, queryset):
+        for delivery in queryset:
+            services.callback_replay(delivery_id=delivery.pk)
+        self.message_user(request, f"Replaying {queryset.count()} callbacks.", messages.SUCCESS)
