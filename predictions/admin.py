@@ -46,11 +46,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        _, secret = services.api_key_create(name=obj.name)
-        ApiKey.objects.filter(name=obj.name).update(
-            callback_url=obj.callback_url, callback_secret=obj.callback_secret
+        created, secret = services.api_key_create(
+            name=obj.name, callback_url=obj.callback_url, callback_secret=obj.callback_secret
         )
-        obj.pk = ApiKey.objects.get(name=obj.name).pk
+        obj.pk = created.pk
         self.message_user(
             request, f"API key for {obj.name}: {secret} (shown once; store it now)", messages.WARNING
         )
