@@ -116,3 +116,51 @@ class CallbackAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {self.status_code or self.error}"
+
+
+class AuditEvent(models.Model):
+    """One state change of the system, hash-chained to the one before it. Append-only.
+
+    Each hash covers the previous hash and this event's canonical content, so editing,
+    inserting or deleting any row breaks the chain from that row on (see verify_audit_log).
+    """
+
+    class Action(models.TextChoices):
+        PREDICTION_CREATED = "prediction.created"
+        PREDICTION_ROUTED = "prediction.routed"
+        REVIEW_CLAIMED = "review.claimed"
+        REVIEW_RELEASED = "review.released"
+        REVIEW_LEASE_EXPIRED = "review.lease_expired"
+        REVIEW_DECIDED = "review.decided"
+        CALLBACK_DELIVERED = "callback.delivered"
+        CALLBACK_DEAD = "callback.dead"
+        CALLBACK_REPLAYED = "callback.replayed"
+        MODEL_REGISTERED = "model.registered"
+        MODEL_ACTIVATED = "model.activated"
+        MODEL_ROLLED_BACK = "model.rolled_back"
+        API_KEY_CREATED = "api_key.created"
+        API_KEY_ROTATED = "api_key.rotated"
+        API_KEY_REVOKED = "api_key.revoked"
+        USER_ROLE_CHANGED = "user.role_changed"
+        LOGIN_LOCKED_OUT = "user.login_locked_out"
+
+    seq = models.PositiveBigIntegerField(unique=True, editable=False, help_text="Position in the chain")
+    created_at = models.DateTimeField(editable=False, db_index=True)
+    action = models.CharField(max_length=40, choices=Action.choices, editable=False)
+    actor = models.CharField(
+        max_length=200, editable=False, help_text="Who: user:NAME, api_key:NAME, system:TASK"
+    )
+    request_id = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    object_type = models.CharField(max_length=50, editable=False)
+    object_id = models.CharField(max_length=64, editable=False)
+    before = models.JSONField(null=True, editable=False)
+    after = models.JSONField(null=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_event_object")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
