@@ -42,7 +42,7 @@ beat: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/python manage.py collectstatic --noinput
-	OMP_NUM_THREADS=1 $(BIN)/gunicorn reviewapp.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	OMP_NUM_THREADS=1 GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn reviewapp.wsgi --config deploy/gunicorn.conf.py
 
 clean:
 	rm -rf $(VENV) var staticfiles
