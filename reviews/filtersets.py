@@ -8,6 +8,8 @@ from predictions.models import ModelVersion
 from reviews import selectors
 from reviews.models import ReviewItem
 
+MAX_AGE_MINUTES = 60 * 24 * 366 * 10
+
 
 class ReviewQueueFilterSet(django_filters.FilterSet):
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label="Amount from")
@@ -24,7 +26,10 @@ class ReviewQueueFilterSet(django_filters.FilterSet):
         to_field_name="version",
         label="Model version",
     )
-    min_age_minutes = django_filters.NumberFilter(method="filter_min_age", label="Older than (min)")
+    # Bounded: a huge age would overflow the date arithmetic and fail the page.
+    min_age_minutes = django_filters.NumberFilter(
+        method="filter_min_age", label="Older than (min)", min_value=0, max_value=MAX_AGE_MINUTES
+    )
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", label="Past SLA only", widget=forms.CheckboxInput
     )

@@ -155,6 +155,9 @@ def decision_record(
     with transaction.atomic():
         item = ReviewItem.objects.select_for_update().select_related("prediction").get(pk=item_id)
         _check_holder(item, user)
+        if item.lease_expires_at < timezone.now():
+            # Past its lease the item is back in the queue, whether or not the expiry sweep ran.
+            raise NotHolder("Your lease ran out; claim the item again to decide it.")
         prediction = Prediction.objects.select_related("model_version", "explanation", "api_key").get(
             pk=item.prediction_id
         )

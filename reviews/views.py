@@ -109,12 +109,14 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             note=form.cleaned_data["note"],
         )
     except services.ReviewError as error:
+        item = _item_or_404(pk)
+        if isinstance(error, services.StaleView):
+            # The page now shows what is stored, so a decision from it is bound to that.
+            form.data = form.data.copy()
+            form.data["digest"] = selectors.review_digest(item.prediction)
         form.add_error(None, str(error))
         return render(
-            request,
-            "reviews/item.html",
-            _item_context(request, _item_or_404(pk), form),
-            status=error.status_code,
+            request, "reviews/item.html", _item_context(request, item, form), status=error.status_code
         )
     messages.success(
         request,
@@ -138,8 +140,10 @@ def _item_or_404(pk: int) -> ReviewItem:
 def _item_context(request: HttpRequest, item: ReviewItem, form: DecisionForm) -> dict:
     prediction = item.prediction
     now = timezone.now()
-    held_by_me = item.state == ReviewItem.State.CLAIMED and item.claimed_by_id == request.user.pk
-    held_by_other = item.state == ReviewItem.State.CLAIMED and not held_by_me and item.lease_expires_at >= now
+    # A lease that ran out holds nothing: the item is back in the queue for anyone to claim.
+    leased = item.state == ReviewItem.State.CLAIMED and item.lease_expires_at >= now
+    held_by_me = leased and item.claimed_by_id == request.user.pk
+    held_by_other = leased and not held_by_me
     return {
         "item": item,
         "prediction": prediction,
