@@ -27,6 +27,10 @@ app.conf.update(
         "visibility_timeout": int(app.conf.get("broker_visibility_timeout") or 600),
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
+        # Fail a publish on the first refused connection. Without this kombu keeps retrying
+        # until broker_connection_timeout, so with Redis down every request that routes to
+        # review took 2 s. The worker's own reconnects follow broker_connection_max_retries.
+        "max_retries": 0,
     },
     broker_connection_retry_on_startup=True,
     task_eager_propagates=False,
