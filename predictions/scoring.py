@@ -89,7 +89,11 @@ def _check_value(spec: dict[str, Any], value: Any) -> str | None:
         return None
     if not _is_number(value):
         return "Must be a number." if kind == "float" else "Must be an integer."
-    if not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # JSON integers have no size limit, the model's floats do
+        return "Is too large."
+    if not finite:
         return "Must be a finite number."
     if kind == "int" and not float(value).is_integer():
         return "Must be an integer."

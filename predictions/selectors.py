@@ -21,6 +21,8 @@ def api_key_for_secret(*, secret: str) -> ApiKey | None:
     if not secret.startswith(API_KEY_PREFIX) or "." not in secret:
         return None
     prefix = secret[len(API_KEY_PREFIX) :].split(".", 1)[0]
+    if not (prefix.isascii() and prefix.isalnum()):
+        return None  # not one of ours, and PostgreSQL would refuse a NUL in the query
     api_key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
     if api_key is None or not hmac.compare_digest(api_key.key_hash, api_key_hash(secret)):
         return None

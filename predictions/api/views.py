@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from predictions import registry, selectors, services
 from predictions.api import serializers
+from predictions.api.parsers import JSONParser
 from predictions.api.permissions import CanReadPredictions, CanScore, is_api_client
 
 
@@ -25,6 +26,7 @@ class ActiveModelView(APIView):
 
 class PredictionCreateView(APIView):
     permission_classes = [CanScore]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=serializers.PredictionInputSerializer,
@@ -50,6 +52,7 @@ class PredictionCreateView(APIView):
 
 class PredictionBatchView(APIView):
     permission_classes = [CanScore]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=serializers.PredictionBatchInputSerializer,
@@ -81,5 +84,8 @@ class PredictionDetailView(APIView):
     )
     def get(self, request, request_id: str):
         visible = selectors.predictions_visible_to(api_key=_api_key(request))
+        if not serializers.request_id_validator.regex.fullmatch(request_id):
+            # No stored request_id breaks the pattern, and PostgreSQL refuses a NUL in a query.
+            visible = visible.none()
         prediction = get_object_or_404(visible, request_id=request_id)
         return Response(serializers.PredictionDetailSerializer(prediction).data)
