@@ -251,6 +251,9 @@ def callback_deliver(*, delivery_id: int) -> CallbackDelivery:
             error=outcome.error,
             duration_ms=outcome.duration_ms,
         )
+        if delivery.state != CallbackDelivery.State.PENDING:
+            # Another worker settled it while this one was posting: log the attempt, undo nothing.
+            return delivery
         delivery.attempts += 1
         if outcome.ok:
             delivery.state, delivery.delivered_at, delivery.next_attempt_at = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
 import urllib.error
@@ -25,13 +26,19 @@ def signature(*, secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify(*, secret: str, timestamp: str, body: bytes, presented: str, max_age_seconds: int = 300) -> bool:
+def verify(
+    *, secret: str, timestamp: str | None, body: bytes, presented: str | None, max_age_seconds: int = 300
+) -> bool:
     """What a receiver does: check freshness and compare in constant time."""
+    if not timestamp or not presented:  # a request without the headers
+        return False
     try:
         fresh = abs(time.time() - int(timestamp)) <= max_age_seconds
     except ValueError:
         return False
-    return fresh and hmac.compare_digest(signature(secret=secret, timestamp=timestamp, body=body), presented)
+    # As bytes: compare_digest refuses str with non-ASCII characters, which anyone can send.
+    expected = signature(secret=secret, timestamp=timestamp, body=body).encode()
+    return fresh and hmac.compare_digest(expected, presented.encode())
 
 
 @dataclass(frozen=True)
@@ -50,23 +57,24 @@ def post(*, url: str, payload: dict[str, Any], secret: str, timeout: float) -> O
         return Outcome(status_code=None, error="only http and https callback URLs are allowed", duration_ms=0)
     body = canonical_body(payload)
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "reviewapp-callbacks/1",
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: signature(secret=secret, timestamp=timestamp, body=body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "reviewapp-callbacks/1",
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: signature(secret=secret, timestamp=timestamp, body=body),
+    }
     started = time.monotonic()
     try:
+        # The scheme is checked above; the rest of the URL may still be unusable.
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             status, error = response.status, ""
     except urllib.error.HTTPError as failure:
         status, error = failure.code, f"HTTP {failure.code}"
     except (urllib.error.URLError, TimeoutError, OSError) as failure:
         status, error = None, str(getattr(failure, "reason", failure))[:500]
+    except (http.client.HTTPException, ValueError) as failure:
+        # A receiver that does not speak HTTP, or a URL that cannot be requested: an attempt
+        # that failed like any other, so it is logged and retried until the delivery is dead.
+        status, error = None, f"{type(failure).__name__}: {failure}"[:500]
     return Outcome(status_code=status, error=error, duration_ms=int((time.monotonic() - started) * 1000))
