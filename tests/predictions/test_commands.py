@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 from io import StringIO
 
+import pandas as pd
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
@@ -146,6 +147,20 @@ def test_train_model_refuses_a_schema_naming_columns_the_csv_lacks(csv_path, tmp
 
     with pytest.raises(CommandError, match="missing from the CSV: shoe_size"):
         run("train_model", csv=csv_path, target="is_fraud", schema=schema_path)
+
+
+@pytest.mark.django_db
+def test_train_model_refuses_a_csv_with_missing_values_naming_the_columns(csv_path):
+    frame = pd.read_csv(csv_path)
+    frame.loc[5, "amount"] = None
+    frame.loc[[7, 8], "merchant_category"] = None
+    frame.to_csv(csv_path, index=False)
+
+    with pytest.raises(CommandError) as refused:
+        run("train_model", csv=csv_path, target="is_fraud")
+
+    assert "missing values in amount (1 rows), merchant_category (2 rows)" in str(refused.value)
+    assert not ModelVersion.objects.exists()
 
 
 @pytest.mark.django_db

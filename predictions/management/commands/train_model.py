@@ -75,6 +75,7 @@ class Command(BaseCommand):
         missing = [spec["name"] for spec in schema if spec["name"] not in frame.columns]
         if missing:
             raise CommandError(f"schema names columns missing from the CSV: {', '.join(missing)}")
+        _refuse_missing_values(frame, [*(spec["name"] for spec in schema), target], options["csv"])
         info = {
             "source": str(options["csv"]),
             "rows": len(frame),
@@ -82,3 +83,12 @@ class Command(BaseCommand):
             "time_column": time_column,
         }
         return frame, schema, target, info
+
+
+def _refuse_missing_values(frame: pd.DataFrame, columns: list[str], source: Path) -> None:
+    # The API refuses a missing feature, so no model may learn from one; and the reference
+    # distributions of a column with gaps would hold NaN, which no JSON column stores.
+    gaps = {column: int(count) for column, count in frame[columns].isna().sum().items() if count}
+    if gaps:
+        listed = ", ".join(f"{column} ({count} rows)" for column, count in gaps.items())
+        raise CommandError(f"{source} has missing values in {listed}; fill or drop those rows first")
