@@ -35,3 +35,10 @@ def predictions_visible_to(*, api_key: ApiKey | None) -> QuerySet[Prediction]:
     if api_key is not None:
         queryset = queryset.filter(api_key=api_key)
     return queryset
+
+
+def predictions_for_audit() -> QuerySet[Prediction]:
+    """Every prediction, with what the audit pages show beside it, newest first."""
+    return Prediction.objects.select_related(
+        "model_version", "explanation", "review_item__decision"
+    ).order_by("-created_at", "-pk")

@@ -142,3 +142,14 @@ def audit_chain_verify() -> ChainReport:
             return ChainReport(checked, prev_hash, event.seq, "its content does not match its hash")
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     return ChainReport(checked, prev_hash)
+
+
+def audit_events_for(*, request_id: str) -> list[AuditEvent]:
+    """The timeline of one prediction, oldest first."""
+    return list(AuditEvent.objects.filter(request_id=request_id).order_by("seq"))
+
+
+def audit_events_page(*, page: int, page_size: int) -> list[AuditEvent]:
+    """Newest first; one row more than a page, to tell whether another page follows."""
+    start = (page - 1) * page_size
+    return list(AuditEvent.objects.order_by("-seq")[start : start + page_size + 1])

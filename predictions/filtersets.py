@@ -1,0 +1,50 @@
+"""Prediction search, shared by the audit pages and GET /api/v1/predictions/."""
+
+import django_filters
+from django import forms
+from django.db import connection
+
+from predictions.models import Prediction
+from reviews.models import Decision
+
+
+class PredictionFilterSet(django_filters.FilterSet):
+    request_id = django_filters.CharFilter(field_name="request_id", label="Request ID")
+    created_after = django_filters.IsoDateTimeFilter(
+        field_name="created_at",
+        lookup_expr="gte",
+        label="Created from",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    created_before = django_filters.IsoDateTimeFilter(
+        field_name="created_at",
+        lookup_expr="lt",
+        label="Created before",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    model_version = django_filters.NumberFilter(field_name="model_version__version", label="Model version")
+    routing = django_filters.ChoiceFilter(choices=Prediction.Routing.choices)
+    status = django_filters.ChoiceFilter(choices=Prediction.Status.choices)
+    label = django_filters.ChoiceFilter(choices=Prediction.Label.choices, label="Model label")
+    final_label = django_filters.ChoiceFilter(choices=Prediction.Label.choices)
+    decision = django_filters.ChoiceFilter(
+        field_name="review_item__decision__outcome", choices=Decision.Outcome.choices
+    )
+    reviewer = django_filters.CharFilter(field_name="review_item__decision__reviewer_name")
+    score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
+    score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+    top_reason = django_filters.CharFilter(method="filter_top_reason", label="Feature among top reasons")
+    ordering = django_filters.OrderingFilter(
+        fields=(("created_at", "created_at"), ("score", "score")),
+        field_labels={"created_at": "Time", "score": "Score"},
+    )
+
+    class Meta:
+        model = Prediction
+        fields: list[str] = []
+
+    def filter_top_reason(self, queryset, name, value):
+        if connection.vendor == "postgresql":
+            # jsonb containment, served by a GIN index on reason_codes.
+            return queryset.filter(reason_codes__contains=[{"feature": value}])
+        return queryset.filter(reason_codes__icontains=f'"feature": "{value}"')
