@@ -157,6 +157,14 @@ def test_it_rejects_malformed_json(api_client, body):
     assert_nothing_stored()
 
 
+def test_it_rejects_a_body_that_is_not_utf8(api_client):
+    response = post_json(api_client, PREDICT_URL, b'{"features": {"channel": "\xff"}}')
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")
+    assert_nothing_stored()
+
+
 def test_it_rejects_json_nested_too_deeply(api_client):
     response = post_json(api_client, PREDICT_URL, '{"features": ' + "[" * 200_000)
 
@@ -180,6 +188,15 @@ def test_it_rejects_a_body_over_one_mebibyte(api_client, features, settings):
 
     assert response.status_code == 413
     assert "limit is 1048576 bytes" in response.json()["detail"]
+    assert_nothing_stored()
+
+
+def test_it_rejects_a_content_length_that_is_not_a_number(api_client, features):
+    body = json.dumps({"features": features})
+    response = api_client.post(PREDICT_URL, body, content_type="application/json", CONTENT_LENGTH="12kB")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Invalid Content-Length header."}
     assert_nothing_stored()
 
 
@@ -207,13 +224,7 @@ def test_it_asks_for_a_key_when_none_is_given(features):
 
 @pytest.mark.parametrize(
     "header",
-    [
-        "Api-Key ra_0000abcd.wrong",
-        "Api-Key not-even-our-format",
-        "Api-Key",
-        "Api-Key a b",
-        "Api-Key ra_\x00.x",
-    ],
+    ["Api-Key ra_0000abcd.wrong", "Api-Key not-even-our-format", "Api-Key ra_\x00.x", "api-key ra_x.y"],
 )
 def test_it_refuses_a_bad_key(features, header):
     client = APIClient()
@@ -221,7 +232,18 @@ def test_it_refuses_a_bad_key(features, header):
     response = post_json(client, PREDICT_URL, {"features": features})
 
     assert response.status_code == 401
-    assert "API key" in response.json()["detail"] or "Api-Key" in response.json()["detail"]
+    assert response.json()["detail"] == "Invalid or revoked API key."
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize("header", ["Api-Key", "Api-Key two parts"])
+def test_it_refuses_a_malformed_key_header(features, header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    response = post_json(client, PREDICT_URL, {"features": features})
+
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Malformed Api-Key header: expected 'Api-Key <key>'."
     assert_nothing_stored()
 
 
