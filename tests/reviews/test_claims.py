@@ -192,3 +192,16 @@ def test_the_conditional_update_claims_like_the_locking_path(make_items, analyst
     assert [mine.pk, theirs.pk] == [items[0].pk, items[1].pk]
     assert mine.claimed_by == analyst
     assert services._claim_by_conditional_update(analyst) is None
+
+
+def test_the_scheduled_expiry_task_returns_lapsed_items(make_items, analyst):
+    from reviews import tasks
+
+    (item,) = make_items(1)
+    services.review_item_claim_next(user=analyst)
+    _expire_lease(item)
+
+    assert tasks.expire_review_leases.delay().get() == 1
+
+    item.refresh_from_db()
+    assert item.state == ReviewItem.State.PENDING
