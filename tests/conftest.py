@@ -16,6 +16,36 @@ def trained() -> training.TrainingResult:
     return training.train(frame=frame, schema=training.DEMO_SCHEMA, target="is_fraud", review_threshold=0.85)
 
 
+AUDIT_TABLE, AUDIT_TRIGGER = "reviews_auditevent", "reviews_auditevent_append_only"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_log_flushable():
+    """Let the flush that ends a transactional test empty the audit log on PostgreSQL.
+
+    The log's append-only trigger refuses TRUNCATE, which is how Django's test flush empties
+    tables; the flush lifts the trigger for its own statements only. Session-scoped so it is
+    still in place when the flush runs, after every function-scoped fixture is gone.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **options):
+        statements = original(self, style, tables, **options)
+        if AUDIT_TABLE not in tables:
+            return statements
+        return [
+            f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER {AUDIT_TRIGGER};",
+            *statements,
+            f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER {AUDIT_TRIGGER};",
+        ]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_model_cache(settings, tmp_path):
     settings.MODEL_ARTIFACT_DIR = tmp_path / "models"

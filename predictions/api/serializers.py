@@ -13,8 +13,17 @@ request_id_validator = RegexValidator(
 # --- input ------------------------------------------------------------------------------
 
 
+class StrictCharField(serializers.CharField):
+    """A string field that refuses numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class PredictionInputSerializer(serializers.Serializer):
-    request_id = serializers.CharField(
+    request_id = StrictCharField(
         required=False,
         max_length=64,
         validators=[request_id_validator],
