@@ -28,15 +28,19 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
-def database_url(settings_dict: dict[str, Any]) -> str:
-    """A DATABASE_URL for exactly the database `settings_dict` names (the test database)."""
+def database_url(settings_dict: dict[str, Any], *, application_name: str) -> str:
+    """A DATABASE_URL for exactly the database `settings_dict` names (the test database).
+
+    Its sessions carry `application_name`, so they can be told apart in pg_stat_activity.
+    """
     user = quote(settings_dict.get("USER") or "", safe="")
     password = settings_dict.get("PASSWORD") or ""
     credentials = f"{user}:{quote(password, safe='')}" if password else user
     host = quote(settings_dict.get("HOST") or "", safe="")
     port = settings_dict.get("PORT") or ""
     location = f"{host}:{port}" if port else host
-    return f"postgres://{credentials}@{location}/{quote(settings_dict['NAME'], safe='')}"
+    name = quote(settings_dict["NAME"], safe="")
+    return f"postgres://{credentials}@{location}/{name}?application_name={quote(application_name, safe='')}"
 
 
 def purge_queue(*, redis_url: str, queue: str) -> None:

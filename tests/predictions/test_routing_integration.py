@@ -23,7 +23,7 @@ from django.db import connection
 from predictions import registry, services
 from predictions.models import Prediction
 from reviewapp import celery_app
-from reviews.models import AuditEvent, ReviewItem
+from reviews.models import ReviewItem
 from reviews.services import review_priority
 from tests.worker import CeleryWorker, database_url, purge_queue, wait_until
 
@@ -43,29 +43,15 @@ def worker_queue() -> Iterator[str]:
 
 
 @pytest.fixture
-def audit_log_flushable(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """Let the flush that ends a transactional test empty the audit log.
-
-    The audit log's PostgreSQL trigger refuses TRUNCATE, and with it Django's flush. Set up
-    before `transactional_db`, this is torn down after its flush and turns the trigger back on.
-    """
-    table = AuditEvent._meta.db_table
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
-
-
-@pytest.fixture
-def worker(audit_log_flushable, transactional_db, worker_queue, monkeypatch) -> Iterator[CeleryWorker]:
+def worker(transactional_db, worker_queue, monkeypatch) -> Iterator[CeleryWorker]:
     """A worker on the test database and the session's queue; the test starts it."""
     # This process publishes where the worker consumes.
     monkeypatch.setitem(celery_app.conf, "task_default_queue", worker_queue)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
-        "DATABASE_URL": database_url(connection.settings_dict),
+        # The test database; its sessions are named after the queue, to be found in pg_stat_activity.
+        "DATABASE_URL": database_url(connection.settings_dict, application_name=worker_queue),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_QUEUE": worker_queue,
         "SECRET_KEY": settings.SECRET_KEY,
@@ -79,6 +65,13 @@ def worker(audit_log_flushable, transactional_db, worker_queue, monkeypatch) -> 
     finally:
         # No warm shutdown needed: the session's end purges whatever a killed worker left.
         celery_worker.kill()
+        # Nor may its database sessions outlive it (a killed one goes once it sees the socket
+        # closed): the flush and, at the end, dropping the test database must not wait on them.
+        wait_until(
+            lambda: worker_database_sessions(worker_queue) == 0,
+            timeout=30,
+            what="the killed worker's database sessions to end",
+        )
 
 
 @pytest.fixture
@@ -165,15 +158,22 @@ def review_item_inserts_blocked() -> Iterator[None]:
         blocker.close()
 
 
-def routing_tasks_waiting_on_the_lock() -> int:
-    """Database sessions of the worker stuck inserting review items (inside the task's transaction)."""
+def worker_database_sessions(application_name: str, *, extra_condition: str = "", params=()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query LIKE %s",
-            [f'INSERT INTO "{ReviewItem._meta.db_table}"%'],
+            f"SELECT count(*) FROM pg_stat_activity WHERE application_name = %s {extra_condition}",
+            [application_name, *params],
         )
         return cursor.fetchone()[0]
+
+
+def routing_tasks_waiting_on_the_lock(worker: CeleryWorker) -> int:
+    """The worker's database sessions stuck inserting review items, inside the task's transaction."""
+    return worker_database_sessions(
+        worker.queue,
+        extra_condition="AND wait_event_type = 'Lock' AND query LIKE %s",
+        params=[f'INSERT INTO "{ReviewItem._meta.db_table}"%'],
+    )
 
 
 @contextmanager
@@ -232,7 +232,11 @@ def test_it_loses_nothing_when_the_worker_is_killed_mid_task(worker, api_client,
     with review_item_inserts_blocked():
         # Four batches, four routing tasks: the worker takes the first and waits on the lock.
         request_ids = post_batches(api_client, uncertain_transactions(300), batch_size=75)
-        wait_until(routing_tasks_waiting_on_the_lock, timeout=30, what="a routing task waiting on the lock")
+        wait_until(
+            lambda: routing_tasks_waiting_on_the_lock(worker),
+            timeout=30,
+            what="a routing task waiting on the lock",
+        )
         worker.kill()
 
     assert routing_states(request_ids) == {Prediction.RoutingState.PENDING: 300}
@@ -256,7 +260,11 @@ def test_it_redelivers_the_task_of_a_killed_pool_process(worker, api_client, unc
     worker.start()
     with review_item_inserts_blocked():
         request_ids = post_batches(api_client, uncertain_transactions(100), batch_size=100)
-        wait_until(routing_tasks_waiting_on_the_lock, timeout=30, what="a routing task waiting on the lock")
+        wait_until(
+            lambda: routing_tasks_waiting_on_the_lock(worker),
+            timeout=30,
+            what="a routing task waiting on the lock",
+        )
         assert worker.kill_pool_processes()
         worker.wait_for_output("WorkerLostError")
 
