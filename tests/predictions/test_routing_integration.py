@@ -189,9 +189,7 @@ def broker_unreachable() -> Iterator[None]:
         yield
 
 
-def test_it_routes_a_low_confidence_prediction_through_the_worker(
-    worker, api_client, uncertain_transactions, transactions
-):
+def test_it_routes_a_low_confidence_prediction_through_the_worker(worker, api_client, uncertain_transactions):
     worker.start()
     started = time.monotonic()
     body = post_one(api_client, uncertain_transactions(1)[0])
