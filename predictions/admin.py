@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils import timezone
 
 from predictions import services
@@ -40,6 +41,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at", "callback_url"]
     fields = ["name", "prefix", "callback_url", "callback_secret", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 SHOWN_FEATURES = 10
+# Units that say what a number is rather than what it counts: not shown after the value.
+UNITLESS = {"ratio", "score", "hour", "day"}
 
 
 def probability(log_odds: float) -> float:
@@ -35,8 +37,13 @@ def _display(value: Any, unit: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        value = f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.2f}"
-    return f"{value} {unit}".strip() if unit and unit not in {"ratio", "score"} else str(value)
+        value = f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4g}"
+    return f"{value} {unit}".strip() if unit and unit not in UNITLESS else str(value)
+
+
+def _label(spec: dict[str, Any]) -> str:
+    # "IP risk, 1 = worst" reads badly before "= 0.43": keep the description's first clause.
+    return (spec.get("description") or spec["name"]).split(",")[0]
 
 
 def waterfall(
@@ -47,8 +54,7 @@ def waterfall(
     ordered = sorted(values.items(), key=lambda item: -abs(item[1]))
     shown, rest = ordered[:SHOWN_FEATURES], ordered[SHOWN_FEATURES:]
     rows = [
-        (specs[name].get("description") or name, _display(features[name], specs[name].get("unit", "")), c)
-        for name, c in shown
+        (_label(specs[name]), _display(features[name], specs[name].get("unit", "")), c) for name, c in shown
     ]
     if rest:
         rows.append((f"{len(rest)} other features", "", sum(c for _, c in rest)))

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from predictions.models import ApiKey, Prediction
 
 API_KEY_PREFIX = "ra_"
+# Valid keys seen recently, by hash: spares the hot path a query per request. A revocation
+# reaches other processes within API_KEY_CACHE_SECONDS.
+_live_keys: dict[str, tuple[float, ApiKey]] = {}
+_LIVE_KEYS_MAX = 10_000
 
 
 def api_key_hash(secret: str) -> str:
@@ -23,10 +29,23 @@ def api_key_for_secret(*, secret: str) -> ApiKey | None:
     prefix = secret[len(API_KEY_PREFIX) :].split(".", 1)[0]
     if not (prefix.isascii() and prefix.isalnum()):
         return None  # not one of ours, and PostgreSQL would refuse a NUL in the query
+    digest = api_key_hash(secret)
+    cached = _live_keys.get(digest)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     api_key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, api_key_hash(secret)):
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
         return None
+    if settings.API_KEY_CACHE_SECONDS > 0:
+        if len(_live_keys) >= _LIVE_KEYS_MAX:
+            _live_keys.clear()
+        _live_keys[digest] = (time.monotonic() + settings.API_KEY_CACHE_SECONDS, api_key)
     return api_key
+
+
+def api_key_cache_clear() -> None:
+    """Forget cached keys in this process (after a revocation or rotation here)."""
+    _live_keys.clear()
 
 
 def predictions_visible_to(*, api_key: ApiKey | None) -> QuerySet[Prediction]:

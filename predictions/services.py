@@ -19,7 +19,7 @@ from django.utils import timezone
 from predictions import registry
 from predictions.models import ApiKey, Explanation, ModelVersion, Prediction
 from predictions.scoring import Scored, save_artifact
-from predictions.selectors import API_KEY_PREFIX, api_key_hash
+from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
 from predictions.training import TrainingResult
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,12 @@ def model_version_register(
     version_number = (ModelVersion.objects.aggregate(top=Max("version"))["top"] or 0) + 1
     relative_path = f"{name}-v{version_number}-{uuid.uuid4().hex[:8]}.joblib"
     sha256 = save_artifact(
-        bundle={"estimator": result.estimator, "schema": result.schema, "decision_threshold": 0.5},
+        bundle={
+            "estimator": result.estimator,
+            "schema": result.schema,
+            "decision_threshold": 0.5,
+            "self_check": result.self_check,
+        },
         path=settings.MODEL_ARTIFACT_DIR / relative_path,
     )
     return ModelVersion.objects.create(
@@ -125,6 +130,12 @@ def predictions_create_batch(
     """
     active = registry.get_active_model()
     candidates = _validated_candidates(active.scorer, items, single=single)
+    try:
+        # The common case, all new: no look-up first; the unique request_id catches repeats.
+        created = _insert_scored(active, api_key, candidates)
+        return created, created
+    except IntegrityError:
+        pass
     try:
         return _store_new(active, api_key, candidates, single=single)
     except IntegrityError:
@@ -299,6 +310,8 @@ def routing_sweep(*, older_than_seconds: int | None = None, batch_size: int = 50
 
 def api_key_create(*, name: str, callback_url: str = "", callback_secret: str = "") -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown once and never stored."""
+    if callback_url and not callback_url.startswith(("http://", "https://")):
+        raise InvalidInput({"callback_url": ["Use an http:// or https:// URL."]})
     api_key = ApiKey(name=name, callback_url=callback_url, callback_secret=callback_secret)
     return api_key, api_key_rotate(api_key=api_key)
 
@@ -309,4 +322,5 @@ def api_key_rotate(*, api_key: ApiKey) -> str:
     secret = f"{API_KEY_PREFIX}{api_key.prefix}.{secrets.token_urlsafe(32)}"
     api_key.key_hash = api_key_hash(secret)
     api_key.save()
+    api_key_cache_clear()
     return secret

@@ -191,6 +191,7 @@ class TrainingResult:
     metrics: dict[str, Any]
     reference: dict[str, Any]
     library_versions: dict[str, str]
+    self_check: dict[str, Any]
 
 
 def train(
@@ -229,7 +230,14 @@ def train(
             schema, matrix[:split], estimator.predict_proba(matrix[:split])[:, 1]
         ),
         library_versions=library_versions(),
+        self_check=self_check_sample(estimator, matrix[split:]),
     )
+
+
+def self_check_sample(estimator: Any, matrix: np.ndarray, rows: int = 256) -> dict[str, Any]:
+    """Rows and the model's raw outputs for them, stored in the artifact to prove copies faithful."""
+    sample = matrix[:rows]
+    return {"rows": sample, "raw_output": estimator.decision_function(sample)}
 
 
 def holdout_metrics(labels: np.ndarray, scores: np.ndarray, *, review_threshold: float) -> dict[str, Any]:

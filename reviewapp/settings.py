@@ -154,6 +154,8 @@ MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
 # A prediction not routed within this many seconds is re-enqueued by the sweeper.
 ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 BATCH_MAX_ITEMS = env_int("BATCH_MAX_ITEMS", 1000)
+# How long a process trusts a verified API key before asking the database again (seconds).
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 10)
 
 # The review queue.
 REVIEW_SLA_MINUTES = env_int("REVIEW_SLA_MINUTES", 30)

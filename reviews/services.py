@@ -150,6 +150,10 @@ def decision_record(
     *, item_id: int, user, outcome: str, reason: str = "", note: str = "", seen_digest: str
 ) -> Decision:
     """Store the verdict, the final label and the reviewer atomically; queue the callback."""
+    if outcome not in Decision.Outcome.values:
+        raise ReviewError(f"Unknown outcome {outcome!r}.")
+    if reason and reason not in Decision.Reason.values:
+        raise ReviewError(f"Unknown reason {reason!r}.")
     if outcome == Decision.Outcome.OVERRIDDEN and not reason:
         raise ReviewError("An override needs a reason.")
     with transaction.atomic():

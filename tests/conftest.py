@@ -47,6 +47,17 @@ def audit_log_flushable():
 
 
 @pytest.fixture(autouse=True)
+def test_friendly_settings(settings):
+    # The production hasher costs ~0.2 s a user here; pages link static files, and tests have
+    # no collectstatic manifest to look hashed names up in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def isolated_model_cache(settings, tmp_path):
     settings.MODEL_ARTIFACT_DIR = tmp_path / "models"
     registry.forget()

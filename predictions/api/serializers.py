@@ -120,7 +120,6 @@ class ReviewSummarySerializer(serializers.Serializer):
     final_label = serializers.CharField(source="decision.final_label", default=None, allow_null=True)
     reviewer = serializers.CharField(source="decision.reviewer_name", default=None, allow_null=True)
     reason = serializers.CharField(source="decision.reason", default=None, allow_null=True)
-    note = serializers.CharField(source="decision.note", default=None, allow_null=True)
     decided_at = serializers.DateTimeField(source="decision.decided_at", default=None, allow_null=True)
 
 

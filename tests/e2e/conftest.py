@@ -48,47 +48,6 @@ def browser():
         browser.close()
 
 
-AUDIT_TABLE, AUDIT_TRIGGER = "reviews_auditevent", "reviews_auditevent_append_only"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def audit_log_flushable():
-    """Let the flush after each live-server test empty the audit log on PostgreSQL.
-
-    The audit log's append-only trigger refuses TRUNCATE, which is how Django's test flush
-    empties tables; the flush lifts the trigger for its own statement only, so the tests
-    still run with it. Session-scoped so it is still in place when that flush runs.
-    (The same as tests/predictions/conftest.py's fixture, which that folder keeps to itself.)
-    """
-    from django.db.backends.postgresql.operations import DatabaseOperations
-
-    original = DatabaseOperations.sql_flush
-
-    def sql_flush(self, style, tables, **options):
-        statements = original(self, style, tables, **options)
-        if AUDIT_TABLE not in tables:
-            return statements
-        return [
-            f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER {AUDIT_TRIGGER};",
-            *statements,
-            f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER {AUDIT_TRIGGER};",
-        ]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
-        yield
-
-
-@pytest.fixture(autouse=True)
-def static_files_from_the_source_folder(settings):
-    # The manifest storage used without DEBUG needs `collectstatic`; the live server's static
-    # handler serves static/ through the finders, so plain URLs are enough.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 class Pages:
     """Browser pages for one test, each in its own context (its own cookies, its own user).
 

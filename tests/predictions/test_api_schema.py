@@ -1,16 +1,6 @@
 """The OpenAPI schema and its interactive docs, for people allowed to use the API."""
 
-import pytest
 import yaml
-
-
-@pytest.fixture
-def plain_static_files(settings):
-    """Tests run without collectstatic, so there is no manifest for hashed names to come from."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 def test_the_schema_needs_authentication(client, db):
@@ -49,13 +39,13 @@ def test_the_schema_is_served_to_a_signed_in_admin(client, make_user):
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["name"] == "Authorization"
 
 
-def test_the_docs_need_authentication(client, db, plain_static_files):
+def test_the_docs_need_authentication(client, db):
     response = client.get("/api/docs/")
 
     assert response.status_code == 401
 
 
-def test_the_docs_load_for_a_signed_in_admin_from_local_static_files(client, make_user, plain_static_files):
+def test_the_docs_load_for_a_signed_in_admin_from_local_static_files(client, make_user):
     client.force_login(make_user("admin"))
     response = client.get("/api/docs/")
 
