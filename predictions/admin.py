@@ -1,11 +1,11 @@
 from django.contrib import admin, messages
 from django.db import models
-from django.utils import timezone
 
 from predictions import services
 from predictions.models import ApiKey, ModelVersion, Prediction
 from predictions.scoring import ArtifactError
 from reviewapp.admin_mixins import ReadOnlyAdmin
+from reviews.audit import actor_name
 
 
 @admin.register(ModelVersion)
@@ -29,7 +29,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             return
         version = queryset.get()
         try:
-            services.model_version_activate(version=version.version, actor=request.user.get_username())
+            services.model_version_activate(version=version.version, actor=actor_name(user=request.user))
         except ArtifactError as error:
             self.message_user(request, str(error), messages.ERROR)
             return
@@ -49,7 +49,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         created, secret = services.api_key_create(
-            name=obj.name, callback_url=obj.callback_url, callback_secret=obj.callback_secret
+            name=obj.name,
+            callback_url=obj.callback_url,
+            callback_secret=obj.callback_secret,
+            actor=actor_name(user=request.user),
         )
         obj.pk = created.pk
         self.message_user(
@@ -61,8 +64,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} keys.", messages.SUCCESS)
+        live = list(queryset.filter(revoked_at__isnull=True))
+        for api_key in live:
+            services.api_key_revoke(api_key=api_key, actor=actor_name(user=request.user))
+        self.message_user(request, f"Revoked {len(live)} keys.", messages.SUCCESS)
 
 
 @admin.register(Prediction)

@@ -21,6 +21,8 @@ from predictions.models import ApiKey, Explanation, ModelVersion, Prediction
 from predictions.scoring import Scored, save_artifact
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
 from predictions.training import TrainingResult
+from reviews.audit import Event, actor_name, audit_event_record, audit_events_record
+from reviews.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -59,19 +61,28 @@ def model_version_register(
         },
         path=settings.MODEL_ARTIFACT_DIR / relative_path,
     )
-    return ModelVersion.objects.create(
-        name=name,
-        version=version_number,
-        artifact_path=relative_path,
-        sha256=sha256,
-        feature_schema=result.schema,
-        reference=result.reference,
-        metrics=result.metrics,
-        library_versions=result.library_versions,
-        training_info=training_info,
-        review_threshold=settings.REVIEW_CONFIDENCE_THRESHOLD,
-        created_by=created_by,
-    )
+    with transaction.atomic():
+        version = ModelVersion.objects.create(
+            name=name,
+            version=version_number,
+            artifact_path=relative_path,
+            sha256=sha256,
+            feature_schema=result.schema,
+            reference=result.reference,
+            metrics=result.metrics,
+            library_versions=result.library_versions,
+            training_info=training_info,
+            review_threshold=settings.REVIEW_CONFIDENCE_THRESHOLD,
+            created_by=created_by,
+        )
+        audit_event_record(
+            action=AuditEvent.Action.MODEL_REGISTERED,
+            actor=created_by or "system:train_model",
+            object_type="model_version",
+            object_id=version.version,
+            after={"name": name, "sha256": sha256, "metrics": result.metrics, "training": training_info},
+        )
+    return version
 
 
 def model_version_activate(*, version: int, actor: str) -> ModelVersion:
@@ -88,6 +99,16 @@ def model_version_activate(*, version: int, actor: str) -> ModelVersion:
         target.activated_at = timezone.now()
         target.activated_by = actor
         target.save(update_fields=["status", "activated_at", "activated_by"])
+        previous_version = next((p.version for p in current), None)
+        rolled_back = previous_version is not None and previous_version > target.version
+        audit_event_record(
+            action=AuditEvent.Action.MODEL_ROLLED_BACK if rolled_back else AuditEvent.Action.MODEL_ACTIVATED,
+            actor=actor,
+            object_type="model_version",
+            object_id=target.version,
+            before={"active_version": previous_version},
+            after={"active_version": target.version},
+        )
     registry.forget()
     return target
 
@@ -108,7 +129,7 @@ class _Candidate:
 
 
 def prediction_create(
-    *, api_key: ApiKey | None, request_id: str | None, features: dict[str, Any]
+    *, api_key: ApiKey | None, request_id: str | None, features: dict[str, Any], actor: str = ""
 ) -> tuple[Prediction, bool]:
     """Score, explain and store one transaction; return (prediction, created).
 
@@ -116,13 +137,13 @@ def prediction_create(
     prediction, one with other features raises Conflict.
     """
     results, created = predictions_create_batch(
-        api_key=api_key, items=[{"request_id": request_id, "features": features}], single=True
+        api_key=api_key, items=[{"request_id": request_id, "features": features}], single=True, actor=actor
     )
     return results[0], bool(created)
 
 
 def predictions_create_batch(
-    *, api_key: ApiKey | None, items: list[dict[str, Any]], single: bool = False
+    *, api_key: ApiKey | None, items: list[dict[str, Any]], single: bool = False, actor: str = ""
 ) -> tuple[list[Prediction], list[Prediction]]:
     """All-or-nothing: validate every item, score the new ones in one pass, bulk insert.
 
@@ -130,17 +151,18 @@ def predictions_create_batch(
     """
     active = registry.get_active_model()
     candidates = _validated_candidates(active.scorer, items, single=single)
+    actor = actor_name(api_key=api_key) if api_key else actor or "system"
     try:
         # The common case, all new: no look-up first; the unique request_id catches repeats.
-        created = _insert_scored(active, api_key, candidates)
+        created = _insert_scored(active, api_key, candidates, actor)
         return created, created
     except IntegrityError:
         pass
     try:
-        return _store_new(active, api_key, candidates, single=single)
+        return _store_new(active, api_key, candidates, actor, single=single)
     except IntegrityError:
         # A concurrent request inserted one of our request IDs first; now it is visible.
-        return _store_new(active, api_key, candidates, single=single)
+        return _store_new(active, api_key, candidates, actor, single=single)
 
 
 def _validated_candidates(scorer, items: list[dict[str, Any]], *, single: bool) -> list[_Candidate]:
@@ -175,13 +197,13 @@ def _normalised(spec: dict[str, Any], value: Any) -> Any:
     return value
 
 
-def _store_new(active, api_key, candidates: list[_Candidate], *, single: bool):
+def _store_new(active, api_key, candidates: list[_Candidate], actor: str, *, single: bool):
     existing = Prediction.objects.filter(request_id__in=[c.request_id for c in candidates]).in_bulk(
         field_name="request_id"
     )
     _raise_on_conflicts(existing, api_key, candidates, single=single)
     new = [c for c in candidates if c.request_id not in existing]
-    created = _insert_scored(active, api_key, new) if new else []
+    created = _insert_scored(active, api_key, new, actor) if new else []
     by_request_id = {**existing, **{p.request_id: p for p in created}}
     return [by_request_id[c.request_id] for c in candidates], created
 
@@ -205,7 +227,7 @@ def _raise_on_conflicts(existing, api_key, candidates: list[_Candidate], *, sing
         raise Conflict(next(iter(errors.values())) if single else {"items": errors})
 
 
-def _insert_scored(active, api_key, candidates: list[_Candidate]) -> list[Prediction]:
+def _insert_scored(active, api_key, candidates: list[_Candidate], actor: str) -> list[Prediction]:
     version = active.version
     scored = active.scorer.score([c.features for c in candidates])
     predictions = [
@@ -224,10 +246,30 @@ def _insert_scored(active, api_key, candidates: list[_Candidate]) -> list[Predic
             )
             for prediction, result in zip(created, scored, strict=True)
         )
+        audit_events_record(events=[_created_event(p, actor) for p in created])
         to_route = [p.pk for p in created if p.routing == Prediction.Routing.REVIEW]
         if to_route:
             transaction.on_commit(lambda: enqueue_routing(prediction_ids=to_route))
     return created
+
+
+def _created_event(prediction: Prediction, actor: str) -> Event:
+    return Event(
+        action=AuditEvent.Action.PREDICTION_CREATED,
+        actor=actor,
+        object_type="prediction",
+        object_id=prediction.pk,
+        request_id=prediction.request_id,
+        after={
+            "model_version": prediction.model_version.version,
+            "features_digest": prediction.features_digest,
+            "score": prediction.score,
+            "label": prediction.label,
+            "confidence": prediction.confidence,
+            "routing": prediction.routing,
+        },
+        created_at=prediction.created_at,
+    )
 
 
 def _prediction_row(version: ModelVersion, api_key, candidate: _Candidate, result: Scored) -> Prediction:
@@ -285,6 +327,20 @@ def predictions_route(*, prediction_ids: list[int]) -> int:
         Prediction.objects.filter(pk__in=[p.pk for p in waiting]).update(
             routing_state=Prediction.RoutingState.DONE, routed_at=timezone.now()
         )
+        audit_events_record(
+            events=[
+                Event(
+                    action=AuditEvent.Action.PREDICTION_ROUTED,
+                    actor="system:routing",
+                    object_type="prediction",
+                    object_id=p.pk,
+                    request_id=p.request_id,
+                    before={"routing_state": Prediction.RoutingState.PENDING},
+                    after={"routing_state": Prediction.RoutingState.DONE, "queue": "review"},
+                )
+                for p in waiting
+            ]
+        )
     return len(waiting)
 
 
@@ -308,19 +364,50 @@ def routing_sweep(*, older_than_seconds: int | None = None, batch_size: int = 50
 # --- API keys ---------------------------------------------------------------------------
 
 
-def api_key_create(*, name: str, callback_url: str = "", callback_secret: str = "") -> tuple[ApiKey, str]:
+def api_key_create(
+    *, name: str, callback_url: str = "", callback_secret: str = "", actor: str = "system"
+) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown once and never stored."""
     if callback_url and not callback_url.startswith(("http://", "https://")):
         raise InvalidInput({"callback_url": ["Use an http:// or https:// URL."]})
-    api_key = ApiKey(name=name, callback_url=callback_url, callback_secret=callback_secret)
-    return api_key, api_key_rotate(api_key=api_key)
+    with transaction.atomic():
+        api_key = ApiKey(name=name, callback_url=callback_url, callback_secret=callback_secret)
+        secret = _new_secret(api_key)
+        _api_key_event(AuditEvent.Action.API_KEY_CREATED, api_key, actor)
+    return api_key, secret
 
 
-def api_key_rotate(*, api_key: ApiKey) -> str:
-    """Give a key a new secret; the old one stops working at once."""
+def api_key_rotate(*, api_key: ApiKey, actor: str = "system") -> str:
+    """Give a key a new secret; the old one stops working (in other processes within the cache TTL)."""
+    with transaction.atomic():
+        secret = _new_secret(api_key)
+        _api_key_event(AuditEvent.Action.API_KEY_ROTATED, api_key, actor)
+    api_key_cache_clear()
+    return secret
+
+
+def api_key_revoke(*, api_key: ApiKey, actor: str) -> ApiKey:
+    with transaction.atomic():
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+        _api_key_event(AuditEvent.Action.API_KEY_REVOKED, api_key, actor)
+    api_key_cache_clear()
+    return api_key
+
+
+def _new_secret(api_key: ApiKey) -> str:
     api_key.prefix = secrets.token_hex(4)
     secret = f"{API_KEY_PREFIX}{api_key.prefix}.{secrets.token_urlsafe(32)}"
     api_key.key_hash = api_key_hash(secret)
     api_key.save()
-    api_key_cache_clear()
     return secret
+
+
+def _api_key_event(action: str, api_key: ApiKey, actor: str) -> None:
+    audit_event_record(
+        action=action,
+        actor=actor,
+        object_type="api_key",
+        object_id=api_key.pk,
+        after={"name": api_key.name, "prefix": api_key.prefix, "callback_url": api_key.callback_url},
+    )

@@ -1,8 +1,11 @@
 from django.contrib import admin
+from django.db import models
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """For records that are part of the audit trail: visible in the admin, never edited there."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request) -> bool:
         return False

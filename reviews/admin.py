@@ -1,8 +1,11 @@
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 
 from reviewapp.admin_mixins import ReadOnlyAdmin
 from reviews import services
-from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewItem
+from reviews.audit import actor_name, audit_event_record
+from reviews.models import AuditEvent, CallbackAttempt, CallbackDelivery, Decision, ReviewItem
 
 
 @admin.register(ReviewItem)
@@ -40,5 +43,41 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
     @admin.action(description="Replay the selected callbacks")
     def replay(self, request, queryset):
         for delivery in queryset:
-            services.callback_replay(delivery_id=delivery.pk)
+            services.callback_replay(delivery_id=delivery.pk, actor=actor_name(user=request.user))
         self.message_user(request, f"Replaying {queryset.count()} callbacks.", messages.SUCCESS)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin, with every change of someone's roles written to the audit log."""
+
+    def save_model(self, request, obj, form, change):
+        stored = User.objects.filter(pk=obj.pk).first() if change else None
+        request._roles_before = _roles(stored) if stored else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        before, after = getattr(request, "_roles_before", None), _roles(form.instance)
+        if before != after:
+            audit_event_record(
+                action=AuditEvent.Action.USER_ROLE_CHANGED,
+                actor=actor_name(user=request.user),
+                object_type="user",
+                object_id=form.instance.pk,
+                before=before,
+                after=after,
+            )
+
+
+def _roles(user: User) -> dict:
+    return {
+        "username": user.get_username(),
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "is_active": user.is_active,
+    }

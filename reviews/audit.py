@@ -37,6 +37,22 @@ class Event:
     created_at: datetime | None = field(default=None)
 
 
+def actor_name(*, user=None, api_key=None) -> str:
+    """How an actor is written in the log: `user:NAME` or `api_key:NAME`."""
+    if api_key is not None:
+        return f"api_key:{api_key.name}"
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"user:{user.get_username()}"
+    return "system"
+
+
+def cli_actor() -> str:
+    """The operator running a management command, as the log names them."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 def canonical(value: Any) -> str:
     """One spelling per value: sorted keys, no spaces, dates as ISO 8601."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from predictions.models import Prediction
 from reviews import selectors, webhooks
-from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewItem
+from reviews.audit import actor_name, audit_event_record
+from reviews.models import AuditEvent, CallbackAttempt, CallbackDelivery, Decision, ReviewItem
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,27 @@ def review_items_create(*, predictions: list[Prediction]) -> None:
 # --- claiming ---------------------------------------------------------------------------
 
 
+def _item_event(action: str, item: ReviewItem, *, actor: str, before=None, after=None) -> None:
+    audit_event_record(
+        action=action,
+        actor=actor,
+        object_type="review_item",
+        object_id=item.pk,
+        request_id=item.prediction.request_id,
+        before=before,
+        after=after,
+    )
+
+
+def _claimed_event(item: ReviewItem, user) -> None:
+    _item_event(
+        AuditEvent.Action.REVIEW_CLAIMED,
+        item,
+        actor=actor_name(user=user),
+        after={"state": item.state, "lease_expires_at": item.lease_expires_at},
+    )
+
+
 def review_item_claim_next(*, user) -> ReviewItem | None:
     """The item this analyst already holds, else the highest-priority available one, leased."""
     held = selectors.items_held_by(user=user).first()
@@ -84,12 +106,18 @@ def _claim_skipping_locked(user) -> ReviewItem | None:
     # Rows another analyst is claiming right now are skipped, not waited for.
     now = timezone.now()
     with transaction.atomic():
-        item = selectors.available_items(now=now).select_for_update(skip_locked=True).first()
+        item = (
+            selectors.available_items(now=now)
+            .select_related("prediction")
+            .select_for_update(skip_locked=True, of=("self",))
+            .first()
+        )
         if item is None:
             return None
         for field, value in _lease(user, now).items():
             setattr(item, field, value)
         item.save(update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at"])
+        _claimed_event(item, user)
     return item
 
 
@@ -100,17 +128,23 @@ def _claim_by_conditional_update(user, attempts: int = 20) -> ReviewItem | None:
         candidate = selectors.available_items(now=now).values_list("pk", flat=True).first()
         if candidate is None:
             return None
-        won = selectors.available_items(now=now).filter(pk=candidate).update(**_lease(user, now))
-        if won:
-            return ReviewItem.objects.get(pk=candidate)
+        with transaction.atomic():
+            won = selectors.available_items(now=now).filter(pk=candidate).update(**_lease(user, now))
+            if won:
+                item = ReviewItem.objects.select_related("prediction").get(pk=candidate)
+                _claimed_event(item, user)
+                return item
     return None
 
 
 def review_item_claim(*, item_id: int, user) -> ReviewItem:
     """Claim one chosen item, if nobody holds it under a live lease."""
     now = timezone.now()
-    won = selectors.available_items(now=now).filter(pk=item_id).update(**_lease(user, now))
-    item = ReviewItem.objects.get(pk=item_id)
+    with transaction.atomic():
+        won = selectors.available_items(now=now).filter(pk=item_id).update(**_lease(user, now))
+        item = ReviewItem.objects.select_related("prediction").get(pk=item_id)
+        if won:
+            _claimed_event(item, user)
     if not won and not (item.state == ReviewItem.State.CLAIMED and item.claimed_by_id == user.pk):
         if item.state == ReviewItem.State.DECIDED:
             raise AlreadyDecided("This item has already been decided.")
@@ -126,14 +160,36 @@ def review_item_release(*, item_id: int, user) -> ReviewItem:
         item.state = ReviewItem.State.PENDING
         item.claimed_by = item.claimed_at = item.lease_expires_at = None
         item.save(update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at"])
+        _item_event(
+            AuditEvent.Action.REVIEW_RELEASED,
+            item,
+            actor=actor_name(user=user),
+            before={"state": ReviewItem.State.CLAIMED},
+            after={"state": item.state},
+        )
     return item
 
 
 def review_leases_expire() -> int:
     """Return items whose lease ran out to the queue (claims already ignore them)."""
-    return ReviewItem.objects.filter(
-        state=ReviewItem.State.CLAIMED, lease_expires_at__lt=timezone.now()
-    ).update(state=ReviewItem.State.PENDING, claimed_by=None, claimed_at=None, lease_expires_at=None)
+    with transaction.atomic():
+        expired = list(
+            ReviewItem.objects.select_for_update(of=("self",))
+            .select_related("prediction", "claimed_by")
+            .filter(state=ReviewItem.State.CLAIMED, lease_expires_at__lt=timezone.now())
+        )
+        ReviewItem.objects.filter(pk__in=[item.pk for item in expired]).update(
+            state=ReviewItem.State.PENDING, claimed_by=None, claimed_at=None, lease_expires_at=None
+        )
+        for item in expired:
+            _item_event(
+                AuditEvent.Action.REVIEW_LEASE_EXPIRED,
+                item,
+                actor="system:lease_expiry",
+                before={"state": item.state, "claimed_by": item.claimed_by.get_username()},
+                after={"state": ReviewItem.State.PENDING},
+            )
+    return len(expired)
 
 
 def _check_holder(item: ReviewItem, user) -> None:
@@ -183,6 +239,19 @@ def decision_record(
         item.save(update_fields=["state", "decided_at"])
         prediction.status, prediction.final_label = Prediction.Status.REVIEWED, decision.final_label
         prediction.save(update_fields=["status", "final_label"])
+        _item_event(
+            AuditEvent.Action.REVIEW_DECIDED,
+            item,
+            actor=actor_name(user=user),
+            before={"status": Prediction.Status.PENDING_REVIEW, "label": prediction.label},
+            after={
+                "outcome": outcome,
+                "final_label": decision.final_label,
+                "reason": reason,
+                "note": note,
+                "seen_digest": seen_digest,
+            },
+        )
         delivery = _callback_create(decision, prediction)
         if delivery is not None:
             transaction.on_commit(lambda: enqueue_callback(delivery_id=delivery.pk))
@@ -270,7 +339,25 @@ def callback_deliver(*, delivery_id: int) -> CallbackDelivery:
         else:
             delivery.next_attempt_at = now + timedelta(seconds=backoff_seconds(delivery.attempts))
         delivery.save(update_fields=["state", "attempts", "delivered_at", "next_attempt_at"])
+        if delivery.state != CallbackDelivery.State.PENDING:
+            _callback_event(delivery, actor="system:callbacks", status_code=outcome.status_code)
     return delivery
+
+
+def _callback_event(delivery: CallbackDelivery, *, actor: str, **details) -> None:
+    actions = {
+        CallbackDelivery.State.DELIVERED: AuditEvent.Action.CALLBACK_DELIVERED,
+        CallbackDelivery.State.DEAD: AuditEvent.Action.CALLBACK_DEAD,
+        CallbackDelivery.State.PENDING: AuditEvent.Action.CALLBACK_REPLAYED,
+    }
+    audit_event_record(
+        action=actions[delivery.state],
+        actor=actor,
+        object_type="callback_delivery",
+        object_id=delivery.pk,
+        request_id=delivery.payload.get("request_id", ""),
+        after={"state": delivery.state, "attempts": delivery.attempts, "url": delivery.url, **details},
+    )
 
 
 def callbacks_enqueue_due(*, grace_seconds: int = 60) -> int:
@@ -286,12 +373,13 @@ def callbacks_enqueue_due(*, grace_seconds: int = 60) -> int:
     return len(due)
 
 
-def callback_replay(*, delivery_id: int) -> CallbackDelivery:
+def callback_replay(*, delivery_id: int, actor: str = "system") -> CallbackDelivery:
     """An admin sends a dead (or delivered) callback again, with a fresh attempt budget."""
     with transaction.atomic():
         delivery = CallbackDelivery.objects.select_for_update().get(pk=delivery_id)
         delivery.state, delivery.attempts = CallbackDelivery.State.PENDING, 0
         delivery.next_attempt_at, delivery.delivered_at = timezone.now(), None
         delivery.save(update_fields=["state", "attempts", "next_attempt_at", "delivered_at"])
+        _callback_event(delivery, actor=actor)
         transaction.on_commit(lambda: enqueue_callback(delivery_id=delivery_id))
     return delivery

@@ -8,6 +8,7 @@ from predictions import registry, selectors, services
 from predictions.api import serializers
 from predictions.api.parsers import JSONParser
 from predictions.api.permissions import CanReadPredictions, CanScore, is_api_client
+from reviews.audit import actor_name
 
 
 def _api_key(request):
@@ -45,6 +46,7 @@ class PredictionCreateView(APIView):
             api_key=_api_key(request),
             request_id=payload.validated_data.get("request_id"),
             features=payload.validated_data["features"],
+            actor=actor_name(api_key=_api_key(request), user=request.user),
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(serializers.PredictionSerializer(prediction).data, status=code)
@@ -68,7 +70,9 @@ class PredictionBatchView(APIView):
         payload = serializers.PredictionBatchInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         results, created = services.predictions_create_batch(
-            api_key=_api_key(request), items=payload.validated_data["items"]
+            api_key=_api_key(request),
+            items=payload.validated_data["items"],
+            actor=actor_name(api_key=_api_key(request), user=request.user),
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         data = {"results": serializers.PredictionSerializer(results, many=True).data}

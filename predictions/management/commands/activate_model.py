@@ -1,10 +1,9 @@
-import getpass
-
 from django.core.management.base import BaseCommand, CommandError
 
 from predictions import services
 from predictions.models import ModelVersion
 from predictions.scoring import ArtifactError
+from reviews.audit import cli_actor
 
 
 class Command(BaseCommand):
@@ -15,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, version, **options):
         try:
-            activated = services.model_version_activate(version=version, actor=f"cli:{getpass.getuser()}")
+            activated = services.model_version_activate(version=version, actor=cli_actor())
         except ModelVersion.DoesNotExist:
             raise CommandError(f"no model version {version}") from None
         except ArtifactError as error:

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
 from predictions import services
+from reviews.audit import cli_actor
 
 
 class Command(BaseCommand):
@@ -12,7 +13,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name, **options):
         try:
-            _, secret = services.api_key_create(name=name)
+            _, secret = services.api_key_create(name=name, actor=cli_actor())
         except IntegrityError:
             raise CommandError(f"an API key named {name!r} already exists") from None
         self.stdout.write(secret)

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from predictions import services, training
 from predictions.models import ApiKey, ModelVersion, Prediction
 from reviewapp.roles import ADMIN, ROLES
+from reviews.audit import cli_actor
 
 DEMO_KEY_NAME = "demo"
 
@@ -45,9 +46,9 @@ class Command(BaseCommand):
     def _api_key(self) -> ApiKey:
         api_key = ApiKey.objects.filter(name=DEMO_KEY_NAME).first()
         if api_key is None:
-            api_key, secret = services.api_key_create(name=DEMO_KEY_NAME)
+            api_key, secret = services.api_key_create(name=DEMO_KEY_NAME, actor=cli_actor())
         else:
-            secret = services.api_key_rotate(api_key=api_key)
+            secret = services.api_key_rotate(api_key=api_key, actor=cli_actor())
         self.stdout.write(self.style.SUCCESS(f"demo API key: {secret}"))
         return api_key
 
