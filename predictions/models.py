@@ -106,6 +106,9 @@ class Prediction(models.Model):
     final_label = models.CharField(max_length=5, choices=Label.choices, blank=True)
     reason_codes = models.JSONField(default=list)
     routing_state = models.CharField(max_length=10, choices=RoutingState.choices)
+    routing_enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time the routing task was sent for this prediction"
+    )
     routed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -114,7 +117,7 @@ class Prediction(models.Model):
         indexes = [
             # The sweeper's scan: only the few predictions still waiting for routing.
             models.Index(
-                fields=["created_at"],
+                fields=["routing_enqueued_at"],
                 condition=Q(routing_state="pending"),
                 name="prediction_routing_pending",
             ),

@@ -274,6 +274,7 @@ def _created_event(prediction: Prediction, actor: str) -> Event:
 
 def _prediction_row(version: ModelVersion, api_key, candidate: _Candidate, result: Scored) -> Prediction:
     needs_review = result.confidence < version.review_threshold
+    now = timezone.now()
     return Prediction(
         request_id=candidate.request_id,
         api_key=api_key,
@@ -290,7 +291,8 @@ def _prediction_row(version: ModelVersion, api_key, candidate: _Candidate, resul
         routing_state=(
             Prediction.RoutingState.PENDING if needs_review else Prediction.RoutingState.NOT_NEEDED
         ),
-        created_at=timezone.now(),
+        routing_enqueued_at=now if needs_review else None,
+        created_at=now,
     )
 
 
@@ -345,17 +347,25 @@ def predictions_route(*, prediction_ids: list[int]) -> int:
 
 
 def routing_sweep(*, older_than_seconds: int | None = None, batch_size: int = 500) -> int:
-    """Re-enqueue predictions that have waited too long for routing (broker down, worker died)."""
+    """Re-enqueue predictions that have waited too long for routing (broker down, worker died).
+
+    Each is sent again at most once per period, so a long outage does not pile up copies.
+    """
     if older_than_seconds is None:
         older_than_seconds = settings.ROUTING_SWEEP_AFTER_SECONDS
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    now = timezone.now()
     stale = list(
-        Prediction.objects.filter(routing_state=Prediction.RoutingState.PENDING, created_at__lte=cutoff)
-        .order_by("created_at")
+        Prediction.objects.filter(
+            routing_state=Prediction.RoutingState.PENDING,
+            routing_enqueued_at__lte=now - timedelta(seconds=older_than_seconds),
+        )
+        .order_by("routing_enqueued_at")
         .values_list("pk", flat=True)
     )
     for start in range(0, len(stale), batch_size):
-        enqueue_routing(prediction_ids=stale[start : start + batch_size])
+        chunk = stale[start : start + batch_size]
+        Prediction.objects.filter(pk__in=chunk).update(routing_enqueued_at=now)
+        enqueue_routing(prediction_ids=chunk)
     if stale:
         logger.info("routing sweep re-enqueued %d predictions", len(stale))
     return len(stale)

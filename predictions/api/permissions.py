@@ -20,3 +20,10 @@ class CanReadPredictions(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return is_api_client(request) or has_role(request.user, ADMIN, AUDITOR, ANALYST)
+
+
+class CanSearchPredictions(BasePermission):
+    """The prediction search: auditors and admins see all; API clients see their own."""
+
+    def has_permission(self, request, view) -> bool:
+        return is_api_client(request) or has_role(request.user, ADMIN, AUDITOR)

@@ -1,13 +1,16 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from predictions import registry, selectors, services
 from predictions.api import serializers
 from predictions.api.parsers import JSONParser
-from predictions.api.permissions import CanReadPredictions, CanScore, is_api_client
+from predictions.api.permissions import CanReadPredictions, CanScore, CanSearchPredictions, is_api_client
+from predictions.filtersets import PredictionFilterSet
 from reviews.audit import actor_name
 
 
@@ -25,9 +28,41 @@ class ActiveModelView(APIView):
         return Response(serializers.ModelVersionSerializer(registry.get_active_model().version).data)
 
 
-class PredictionCreateView(APIView):
-    permission_classes = [CanScore]
+class PredictionCursorPagination(CursorPagination):
+    """Stable pages over millions of rows: no counting, no deep OFFSET."""
+
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+    orderings = {"created_at", "-created_at", "score", "-score"}
+
+    def get_ordering(self, request, queryset, view):
+        requested = request.query_params.get("ordering", "-created_at")
+        return (requested if requested in self.orderings else "-created_at", "-pk")
+
+
+class PredictionListView(APIView):
+    """GET searches predictions (the audit API); POST scores one transaction."""
+
     parser_classes = [JSONParser]
+
+    def get_permissions(self):
+        return [CanSearchPredictions()] if self.request.method == "GET" else [CanScore()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("ordering", enum=["created_at", "-created_at", "score", "-score"])],
+        filters=True,
+        responses=serializers.PredictionDetailSerializer(many=True),
+        summary="Search predictions with their explanations and reviews",
+    )
+    def get(self, request):
+        visible = selectors.predictions_visible_to(api_key=_api_key(request))
+        filterset = PredictionFilterSet(request.query_params, queryset=visible)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        paginator = PredictionCursorPagination()
+        page = paginator.paginate_queryset(filterset.qs, request, view=self)
+        return paginator.get_paginated_response(serializers.PredictionDetailSerializer(page, many=True).data)
 
     @extend_schema(
         request=serializers.PredictionInputSerializer,

@@ -201,7 +201,7 @@ def test_sweep_routing_routes_predictions_waiting_past_the_cutoff(
     for n in range(3):
         post_json(api_client, PREDICT_URL, {"request_id": f"order-{n}", "features": unsure[n]})
     waited = timezone.now() - timedelta(seconds=120)
-    Prediction.objects.filter(request_id__in=["order-0", "order-1"]).update(created_at=waited)
+    Prediction.objects.filter(request_id__in=["order-0", "order-1"]).update(routing_enqueued_at=waited)
 
     output = run("sweep_routing", older_than=60)
 
@@ -215,7 +215,7 @@ def test_sweep_routing_routes_predictions_waiting_past_the_cutoff(
 def test_sweep_routing_uses_the_configured_cutoff(active_model, api_client, unsure_features, settings):
     settings.ROUTING_SWEEP_AFTER_SECONDS = 300
     post_json(api_client, PREDICT_URL, {"features": unsure_features})
-    Prediction.objects.update(created_at=timezone.now() - timedelta(seconds=120))
+    Prediction.objects.update(routing_enqueued_at=timezone.now() - timedelta(seconds=120))
 
     assert run("sweep_routing").strip() == "re-enqueued 0 predictions"
     assert not ReviewItem.objects.exists()

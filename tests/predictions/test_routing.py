@@ -120,9 +120,29 @@ def test_the_sweeper_routes_what_waited_too_long_and_leaves_the_rest(
     unsure = features_by_confidence["unsure"]
     post_json(api_client, PREDICT_URL, {"request_id": "old", "features": unsure[0]})
     post_json(api_client, PREDICT_URL, {"request_id": "new", "features": unsure[1]})
-    Prediction.objects.filter(request_id="old").update(created_at=timezone.now() - timedelta(minutes=5))
+    Prediction.objects.filter(request_id="old").update(
+        routing_enqueued_at=timezone.now() - timedelta(minutes=5)
+    )
 
     assert services.routing_sweep(older_than_seconds=60) == 1
 
     assert [item.prediction.request_id for item in ReviewItem.objects.all()] == ["old"]
     assert Prediction.objects.get(request_id="new").routing_state == Prediction.RoutingState.PENDING
+
+
+def test_the_sweeper_sends_a_waiting_prediction_once_per_period(
+    active_model, api_client, features_by_confidence, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(services, "enqueue_routing", lambda *, prediction_ids: sent.append(prediction_ids))
+    post_json(
+        api_client, PREDICT_URL, {"request_id": "stuck", "features": features_by_confidence["unsure"][0]}
+    )
+    Prediction.objects.update(routing_enqueued_at=timezone.now() - timedelta(minutes=5))
+
+    assert services.routing_sweep(older_than_seconds=60) == 1
+    assert services.routing_sweep(older_than_seconds=60) == 0
+
+    stuck = Prediction.objects.get(request_id="stuck")
+    assert sent == [[stuck.pk]]
+    assert stuck.routing_state == Prediction.RoutingState.PENDING
