@@ -1,6 +1,7 @@
 """The Celery app. Delivery settings favour "never lose a routing" over throughput."""
 
 import os
+from datetime import timedelta
 
 from celery import Celery
 from celery.schedules import crontab
@@ -43,6 +44,11 @@ app.conf.update(
         "enqueue-due-callbacks": {
             "task": "reviews.tasks.enqueue_due_callbacks",
             "schedule": crontab(minute="*"),
+        },
+        # Seconds matter here (an event is unlinked until it runs), so not a crontab.
+        "link-audit-events": {
+            "task": "reviews.tasks.link_audit_events",
+            "schedule": timedelta(seconds=5),
         },
         "expire-review-leases": {
             "task": "reviews.tasks.expire_review_leases",

@@ -1,8 +1,9 @@
-"""The tamper-evident audit log: write events into the hash chain, and verify the chain.
+"""The tamper-evident audit log: record events, link them into the hash chain, verify it.
 
-Writers are serialised (a PostgreSQL advisory lock held to the end of the transaction;
-SQLite's write lock elsewhere), so two transactions never extend the same head and the
-chain never forks. Events are written in the same transaction as the change they record.
+Writers only insert, in the same transaction as the change they record, and take no lock.
+One linker at a time (a PostgreSQL advisory lock; SQLite's write lock elsewhere) extends
+the chain from its head, so the chain never forks; it runs every few seconds from Celery
+beat, after each commit when there is no broker, and before every verification.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
@@ -21,7 +23,7 @@ from django.utils import timezone
 from reviews.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
-# Any constant works; it only has to be the same for every writer.
+# Any constant works; it only has to be the same for every linker.
 CHAIN_LOCK_ID = 7_410_001
 
 
@@ -83,39 +85,61 @@ def chain_hash(prev_hash: str, content: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{content}".encode()).hexdigest()
 
 
-def _lock_chain() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
+HEAD_QUERY = "SELECT seq, hash FROM reviews_auditevent WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
+
+
+def _lock_and_read_head() -> tuple[int, str]:
+    """Take the linkers' lock, then read the chain's head: one round trip on PostgreSQL."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Simple-protocol multi-statement; the lock id is a constant, never user input.
+            cursor.execute(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_ID}); {HEAD_QUERY}")
+            cursor.nextset()
+        else:
+            cursor.execute(HEAD_QUERY)
+        head = cursor.fetchone()
+    return (head[0], head[1]) if head else (0, GENESIS_HASH)
 
 
 def audit_events_record(*, events: list[Event]) -> list[AuditEvent]:
-    """Append events to the chain, inside the caller's transaction."""
+    """Insert events inside the caller's transaction; they are linked into the chain soon after."""
     if not events:
         return []
-    with transaction.atomic():
-        _lock_chain()
-        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = head or (0, GENESIS_HASH)
-        now = timezone.now()
-        rows = []
-        for event in events:
-            seq += 1
-            row = AuditEvent(
-                seq=seq,
-                created_at=event.created_at or now,
-                action=event.action,
-                actor=event.actor[:200],
-                request_id=event.request_id or "",
-                object_type=event.object_type,
-                object_id=str(event.object_id),
-                before=plain(event.before),
-                after=plain(event.after),
-                prev_hash=prev_hash,
-            )
-            row.hash = prev_hash = chain_hash(prev_hash, event_content(row))
-            rows.append(row)
-        return AuditEvent.objects.bulk_create(rows)
+    now = timezone.now()
+    rows = [
+        AuditEvent(
+            created_at=event.created_at or now,
+            action=event.action,
+            actor=event.actor[:200],
+            request_id=event.request_id or "",
+            object_type=event.object_type,
+            object_id=str(event.object_id),
+            before=plain(event.before),
+            after=plain(event.after),
+        )
+        for event in events
+    ]
+    created = AuditEvent.objects.bulk_create(rows)
+    if settings.AUDIT_LINK_ON_COMMIT:
+        transaction.on_commit(audit_chain_extend)
+    return created
+
+
+def audit_chain_extend(*, batch_size: int = 2000) -> int:
+    """Give every unlinked event, oldest first, the next place in the chain. Returns how many."""
+    linked = 0
+    while True:
+        with transaction.atomic():
+            seq, prev_hash = _lock_and_read_head()
+            pending = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id")[:batch_size])
+            for event in pending:
+                seq += 1
+                event.seq, event.prev_hash = seq, prev_hash
+                event.hash = prev_hash = chain_hash(prev_hash, event_content(event))
+            AuditEvent.objects.bulk_update(pending, ["seq", "prev_hash", "hash"], batch_size=500)
+        linked += len(pending)
+        if len(pending) < batch_size:
+            return linked
 
 
 def audit_event_record(**fields: Any) -> AuditEvent:
@@ -126,6 +150,7 @@ def audit_event_record(**fields: Any) -> AuditEvent:
 class ChainReport:
     checked: int
     head_hash: str
+    unlinked: int = 0
     broken_seq: int | None = None
     problem: str = ""
 
@@ -134,7 +159,7 @@ class ChainReport:
         return self.broken_seq is None
 
 
-def _rows(batch_size: int = 5000) -> Iterator[AuditEvent]:
+def _linked_rows(batch_size: int = 5000) -> Iterator[AuditEvent]:
     last = 0
     while True:
         batch = list(AuditEvent.objects.filter(seq__gt=last).order_by("seq")[:batch_size])
@@ -147,25 +172,32 @@ def _rows(batch_size: int = 5000) -> Iterator[AuditEvent]:
 def audit_chain_verify() -> ChainReport:
     """Walk the chain from the start; report the first event that does not follow."""
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-    for event in _rows():
+    for event in _linked_rows():
         if event.seq != expected_seq:
-            return ChainReport(checked, prev_hash, expected_seq, f"event #{expected_seq} is missing")
+            return ChainReport(
+                checked, prev_hash, broken_seq=expected_seq, problem=f"event #{expected_seq} is missing"
+            )
         if event.prev_hash != prev_hash:
             return ChainReport(
-                checked, prev_hash, event.seq, "its prev_hash does not match the event before it"
+                checked,
+                prev_hash,
+                broken_seq=event.seq,
+                problem="its prev_hash does not match the event before it",
             )
         if event.hash != chain_hash(prev_hash, event_content(event)):
-            return ChainReport(checked, prev_hash, event.seq, "its content does not match its hash")
+            return ChainReport(
+                checked, prev_hash, broken_seq=event.seq, problem="its content does not match its hash"
+            )
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    return ChainReport(checked, prev_hash)
+    return ChainReport(checked, prev_hash, unlinked=AuditEvent.objects.filter(seq__isnull=True).count())
 
 
 def audit_events_for(*, request_id: str) -> list[AuditEvent]:
     """The timeline of one prediction, oldest first."""
-    return list(AuditEvent.objects.filter(request_id=request_id).order_by("seq"))
+    return list(AuditEvent.objects.filter(request_id=request_id).order_by("id"))
 
 
 def audit_events_page(*, page: int, page_size: int) -> list[AuditEvent]:
     """Newest first; one row more than a page, to tell whether another page follows."""
     start = (page - 1) * page_size
-    return list(AuditEvent.objects.order_by("-seq")[start : start + page_size + 1])
+    return list(AuditEvent.objects.order_by("-id")[start : start + page_size + 1])

@@ -119,10 +119,13 @@ class CallbackAttempt(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One state change of the system, hash-chained to the one before it. Append-only.
+    """One state change of the system. Append-only; hash-chained shortly after it is written.
 
-    Each hash covers the previous hash and this event's canonical content, so editing,
-    inserting or deleting any row breaks the chain from that row on (see verify_audit_log).
+    A writer inserts the event in the same transaction as the change it records. A single
+    linker (`audit_chain_extend`, every few seconds) then gives each new event its place in
+    the chain: its hash covers the previous event's hash and its own canonical content, so
+    editing, inserting or deleting a linked row breaks the chain from that row on. Linking
+    apart from writing keeps the one global lock off the scoring hot path.
     """
 
     class Action(models.TextChoices):
@@ -144,7 +147,6 @@ class AuditEvent(models.Model):
         USER_ROLE_CHANGED = "user.role_changed"
         LOGIN_LOCKED_OUT = "user.login_locked_out"
 
-    seq = models.PositiveBigIntegerField(unique=True, editable=False, help_text="Position in the chain")
     created_at = models.DateTimeField(editable=False, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices, editable=False)
     actor = models.CharField(
@@ -155,12 +157,19 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, editable=False)
     before = models.JSONField(null=True, editable=False)
     after = models.JSONField(null=True, editable=False)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    seq = models.PositiveBigIntegerField(
+        unique=True, null=True, editable=False, help_text="Position in the chain; empty until linked"
+    )
+    # NULL, not "", until linked: many unlinked rows must fit under the unique index.
+    prev_hash = models.CharField(max_length=64, null=True, editable=False)  # noqa: DJ001
+    hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
 
     class Meta:
-        ordering = ["seq"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_event_object")]
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_event_object"),
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="audit_event_unlinked"),
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+        return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"

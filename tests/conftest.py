@@ -16,7 +16,7 @@ def trained() -> training.TrainingResult:
     return training.train(frame=frame, schema=training.DEMO_SCHEMA, target="is_fraud", review_threshold=0.85)
 
 
-AUDIT_TABLE, AUDIT_TRIGGER = "reviews_auditevent", "reviews_auditevent_append_only"
+AUDIT_TABLE = "reviews_auditevent"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,9 +36,9 @@ def audit_log_flushable():
         if AUDIT_TABLE not in tables:
             return statements
         return [
-            f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER {AUDIT_TRIGGER};",
+            f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER USER;",
             *statements,
-            f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER {AUDIT_TRIGGER};",
+            f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER USER;",
         ]
 
     with pytest.MonkeyPatch.context() as patch:

@@ -1,17 +1,25 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews.audit import audit_chain_verify
+from reviews.audit import audit_chain_extend, audit_chain_verify
 
 
 class Command(BaseCommand):
-    help = "Walk the audit hash chain; exit non-zero naming the first broken event. Prints the head hash."
+    help = (
+        "Link pending events into the audit hash chain, then walk the chain; exit non-zero naming "
+        "the first broken event. Prints the head hash, to keep outside the database."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--no-link", action="store_true", help="Verify only; link nothing first")
+
+    def handle(self, *args, no_link, **options):
+        if not no_link:
+            audit_chain_extend()
         report = audit_chain_verify()
         if not report.ok:
             raise CommandError(
                 f"audit log broken at event #{report.broken_seq}: {report.problem} "
                 f"({report.checked} events verified before it)"
             )
-        self.stdout.write(f"verified {report.checked} events")
+        self.stdout.write(f"verified {report.checked} events ({report.unlinked} not linked yet)")
         self.stdout.write(f"head hash: {report.head_hash}")
