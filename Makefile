@@ -11,12 +11,14 @@ DEMO_ENV := DEBUG=1 DEMO_MODE=1
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import django, rest_framework, celery, shap, sklearn"
 	rm -f $(VENV)/.installed-* && touch $@
 
 ## run: install, migrate, train or load the demo model, seed demo data, serve on $(HOST):$(PORT)
 run: $(STAMP)
+	mkdir -p var
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	$(DEMO_ENV) OMP_NUM_THREADS=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
