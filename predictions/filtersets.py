@@ -28,11 +28,11 @@ class PredictionFilterSet(django_filters.FilterSet):
     label = django_filters.ChoiceFilter(choices=Prediction.Label.choices, label="Model label")
     final_label = django_filters.ChoiceFilter(choices=Prediction.Label.choices)
     decision = django_filters.ChoiceFilter(
-        field_name="review_item__decision__outcome", choices=Decision.Outcome.choices
+        field_name="review_item__decision__outcome", choices=Decision.Outcome.choices, label="Decision"
     )
-    reviewer = django_filters.CharFilter(field_name="review_item__decision__reviewer_name")
-    score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
-    score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+    reviewer = django_filters.CharFilter(field_name="review_item__decision__reviewer_name", label="Reviewer")
+    score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score from")
+    score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score to")
     top_reason = django_filters.CharFilter(method="filter_top_reason", label="Feature among top reasons")
     ordering = django_filters.OrderingFilter(
         fields=(("created_at", "created_at"), ("score", "score")),
