@@ -121,9 +121,10 @@ def _claim_skipping_locked(user) -> ReviewItem | None:
     return item
 
 
-def _claim_by_conditional_update(user, attempts: int = 20) -> ReviewItem | None:
+def _claim_by_conditional_update(user) -> ReviewItem | None:
     # Without row locks (SQLite): the UPDATE re-checks availability, so one claimer wins.
-    for _ in range(attempts):
+    # Each lost race means another claimer took an item, so the loop ends with the queue.
+    while True:
         now = timezone.now()
         candidate = selectors.available_items(now=now).values_list("pk", flat=True).first()
         if candidate is None:
@@ -134,7 +135,6 @@ def _claim_by_conditional_update(user, attempts: int = 20) -> ReviewItem | None:
                 item = ReviewItem.objects.select_related("prediction").get(pk=candidate)
                 _claimed_event(item, user)
                 return item
-    return None
 
 
 def review_item_claim(*, item_id: int, user) -> ReviewItem:
