@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "predictions",
     "reviews",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -158,6 +159,16 @@ ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 BATCH_MAX_ITEMS = env_int("BATCH_MAX_ITEMS", 1000)
 # How long a process trusts a verified API key before asking the database again (seconds).
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 10)
+
+# Operations: drift, metrics, the review-everything switch.
+DRIFT_WINDOW_HOURS = env_int("DRIFT_WINDOW_HOURS", 24)
+DRIFT_MIN_SAMPLES = env_int("DRIFT_MIN_SAMPLES", 200)
+PSI_WARNING = env_float("PSI_WARNING", 0.1)
+PSI_ALERT = env_float("PSI_ALERT", 0.25)
+# /metrics answers loopback and private networks; elsewhere it needs this bearer token.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Send every prediction to review (pause automatic decisions); the admin toggle overrides it.
+REVIEW_ALL_PREDICTIONS = env_bool("REVIEW_ALL_PREDICTIONS", False)
 
 # The review queue.
 REVIEW_SLA_MINUTES = env_int("REVIEW_SLA_MINUTES", 30)

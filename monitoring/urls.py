@@ -1,0 +1,6 @@
+from django.urls import path
+
+app_name = "monitoring"
+urlpatterns: list = [
+    # The monitoring page and its partials come here.
+]
