@@ -52,33 +52,3 @@ def activate_with_threshold(register_model):
         return services.model_version_activate(version=version.version, actor="test")
 
     return activate
-
-
-AUDIT_TABLE, AUDIT_TRIGGER = "reviews_auditevent", "reviews_auditevent_append_only"
-
-
-@pytest.fixture(scope="session")
-def audit_log_flushable():
-    """Let transactional tests on PostgreSQL empty the audit log between tests.
-
-    Its append-only trigger refuses TRUNCATE, which is how Django's test flush empties
-    tables; the flush lifts the trigger for its own statement only. Session-scoped so it
-    is still in place when the flush runs, after every function-scoped fixture is gone.
-    """
-    from django.db.backends.postgresql.operations import DatabaseOperations
-
-    original = DatabaseOperations.sql_flush
-
-    def sql_flush(self, style, tables, **options):
-        statements = original(self, style, tables, **options)
-        if AUDIT_TABLE not in tables:
-            return statements
-        return [
-            f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER {AUDIT_TRIGGER};",
-            *statements,
-            f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER {AUDIT_TRIGGER};",
-        ]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
-        yield
