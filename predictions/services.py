@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from monitoring.switches import review_everything
 from predictions import registry
 from predictions.models import ApiKey, Explanation, ModelVersion, Prediction
 from predictions.scoring import Scored, save_artifact
@@ -273,7 +274,8 @@ def _created_event(prediction: Prediction, actor: str) -> Event:
 
 
 def _prediction_row(version: ModelVersion, api_key, candidate: _Candidate, result: Scored) -> Prediction:
-    needs_review = result.confidence < version.review_threshold
+    # The kill switch pauses automatic decisions: everything goes to a person.
+    needs_review = result.confidence < version.review_threshold or review_everything()
     now = timezone.now()
     return Prediction(
         request_id=candidate.request_id,

@@ -1,0 +1,117 @@
+"""Writes: drift reports, operational switches."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from monitoring import drift, switches
+from monitoring.models import DriftReport, FeatureDrift, OperationalSettings
+from predictions.models import ModelVersion, Prediction
+from predictions.registry import NoActiveModel
+from reviews.audit import audit_event_record
+from reviews.models import AuditEvent
+
+logger = logging.getLogger(__name__)
+
+# The newest this many predictions of a window are compared: the index settles long before,
+# and a busy day must not load millions of rows into one worker.
+DRIFT_MAX_SAMPLES = 50_000
+
+
+class TooFewSamples(Exception):
+    """Not enough recent predictions for a meaningful comparison; no report is written."""
+
+
+# --- drift ------------------------------------------------------------------------------
+
+
+def drift_report_create(
+    *, window_hours: float | None = None, last_n: int | None = None, now: datetime | None = None
+) -> DriftReport:
+    """Compare the active version's recent predictions with its training reference and store it.
+
+    The sample is the last `window_hours` (default DRIFT_WINDOW_HOURS) or the last `last_n`
+    predictions of the active version. Raises TooFewSamples below DRIFT_MIN_SAMPLES.
+    """
+    if window_hours is not None and last_n is not None:
+        raise ValueError("give window_hours or last_n, not both")
+    version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    if version is None:
+        raise NoActiveModel("no model version is active, so there is nothing to compare")
+    now = now or timezone.now()
+    recent = Prediction.objects.filter(model_version=version, created_at__lte=now).order_by("-created_at")
+    if last_n is None:
+        hours = window_hours if window_hours is not None else settings.DRIFT_WINDOW_HOURS
+        recent = recent.filter(created_at__gt=now - timedelta(hours=hours))
+        described = f"in the last {hours:g} h"
+    else:
+        described = f"among the last {last_n}"
+    limit = min(last_n or DRIFT_MAX_SAMPLES, DRIFT_MAX_SAMPLES)
+    sample = list(recent.values_list("features", "score", "created_at")[:limit])
+    if len(sample) < max(settings.DRIFT_MIN_SAMPLES, 1):
+        raise TooFewSamples(
+            f"{len(sample)} predictions of v{version.version} {described}; drift needs at least "
+            f"DRIFT_MIN_SAMPLES={settings.DRIFT_MIN_SAMPLES}, so no report was written"
+        )
+    rows, scores, times = zip(*sample, strict=True)
+    return _report_store(version, rows=list(rows), scores=list(scores), times=list(times))
+
+
+def _state(value: float) -> str:
+    return drift.drift_state(value, warning=settings.PSI_WARNING, alert=settings.PSI_ALERT)
+
+
+def _report_store(version: ModelVersion, *, rows: list, scores: list, times: list) -> DriftReport:
+    by_feature = drift.drift_by_feature(schema=version.feature_schema, reference=version.reference, rows=rows)
+    score_psi = drift.score_drift(reference=version.reference, scores=scores)
+    with transaction.atomic():
+        report = DriftReport.objects.create(
+            model_version=version,
+            window_start=min(times),
+            window_end=max(times),
+            sample_size=len(rows),
+            score_psi=score_psi,
+            score_state=_state(score_psi) if score_psi is not None else "",
+        )
+        FeatureDrift.objects.bulk_create(
+            FeatureDrift(report=report, feature=name, psi=value, state=_state(value))
+            for name, value in by_feature.items()
+        )
+    drifting = {name: round(value, 3) for name, value in by_feature.items() if value >= settings.PSI_WARNING}
+    logger.info(
+        "drift of v%s over %d predictions: score PSI %s, drifting features %s",
+        version.version,
+        len(rows),
+        f"{score_psi:.3f}" if score_psi is not None else "n/a",
+        drifting or "none",
+    )
+    return report
+
+
+# --- operational switches ---------------------------------------------------------------
+
+
+def review_all_predictions_set(*, on: bool, actor: str) -> OperationalSettings:
+    """Flip "send every prediction to review"; audited. Other processes follow within seconds."""
+    with transaction.atomic():
+        current, _ = OperationalSettings.objects.select_for_update().get_or_create(pk=1)
+        before = current.review_all_predictions
+        if before != on:
+            current.review_all_predictions = on
+            current.changed_at, current.changed_by = timezone.now(), actor
+            current.save()
+            audit_event_record(
+                action=AuditEvent.Action.OPERATIONS_SWITCHED,
+                actor=actor,
+                object_type="operational_settings",
+                object_id=current.pk,
+                before={"review_all_predictions": before},
+                after={"review_all_predictions": on},
+            )
+    switches.forget()
+    return current

@@ -1,0 +1,20 @@
+"""Celery adapters for monitoring."""
+
+import logging
+
+from celery import shared_task
+
+from monitoring import services
+from predictions.registry import NoActiveModel
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def compute_drift() -> int | None:
+    """The scheduled drift report; the id of the report, or None when there was too little traffic."""
+    try:
+        return services.drift_report_create().pk
+    except (services.TooFewSamples, NoActiveModel) as reason:
+        logger.info("drift report skipped: %s", reason)
+        return None
