@@ -21,6 +21,10 @@ from predictions.scoring import encode_rows
 
 # Stands in for an empty bin, where ln(0) would make the index infinite.
 EPSILON = 1e-4
+# Calendar features, by schema unit, and the hours of their cycle. A window shorter than the
+# cycle sees only part of it (one day of the week), so it differs from training by
+# construction, not by drift: such a feature is not compared.
+CYCLE_HOURS = {"hour": 24, "day": 7 * 24}
 
 
 def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
@@ -53,16 +57,26 @@ def distribution_psi(reference: dict[str, Any], values: np.ndarray) -> float:
     return psi(expected, actual)
 
 
+def comparable(spec: dict[str, Any], *, window_hours: float | None) -> bool:
+    """Whether a window of this length can be compared with training on this feature."""
+    cycle = CYCLE_HOURS.get(spec.get("unit", ""))
+    return cycle is None or window_hours is None or window_hours >= cycle
+
+
 def drift_by_feature(
-    *, schema: list[dict[str, Any]], reference: dict[str, Any], rows: list[dict[str, Any]]
+    *,
+    schema: list[dict[str, Any]],
+    reference: dict[str, Any],
+    rows: list[dict[str, Any]],
+    window_hours: float | None = None,
 ) -> dict[str, float]:
-    """PSI of every feature the reference describes, in schema order."""
+    """PSI of every feature the reference describes and the window can show, in schema order."""
     matrix = encode_rows(schema, rows)
     known = reference.get("features", {})
     return {
         spec["name"]: distribution_psi(known[spec["name"]], matrix[:, column])
         for column, spec in enumerate(schema)
-        if spec["name"] in known
+        if spec["name"] in known and comparable(spec, window_hours=window_hours)
     }
 
 

@@ -19,6 +19,9 @@ class DriftReport(models.Model):
     sample_size = models.PositiveIntegerField(help_text="Predictions compared")
     score_psi = models.FloatField(null=True, blank=True, help_text="PSI of the model's scores")
     score_state = models.CharField(max_length=7, choices=DriftState.choices, blank=True)
+    not_compared = models.JSONField(
+        default=list, help_text="Calendar features whose cycle is longer than the window"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -37,6 +37,8 @@ def drift_report_create(
 
     The sample is the last `window_hours` (default DRIFT_WINDOW_HOURS) or the last `last_n`
     predictions of the active version. Raises TooFewSamples below DRIFT_MIN_SAMPLES.
+    Calendar features whose cycle is longer than the window (day of week in a 24 h window)
+    are listed as not compared rather than raising a false alarm.
     """
     if window_hours is not None and last_n is not None:
         raise ValueError("give window_hours or last_n, not both")
@@ -59,15 +61,21 @@ def drift_report_create(
             f"DRIFT_MIN_SAMPLES={settings.DRIFT_MIN_SAMPLES}, so no report was written"
         )
     rows, scores, times = zip(*sample, strict=True)
-    return _report_store(version, rows=list(rows), scores=list(scores), times=list(times))
+    if last_n is not None:
+        hours = (max(times) - min(times)).total_seconds() / 3600
+    return _report_store(version, rows=list(rows), scores=list(scores), times=list(times), hours=hours)
 
 
 def _state(value: float) -> str:
     return drift.drift_state(value, warning=settings.PSI_WARNING, alert=settings.PSI_ALERT)
 
 
-def _report_store(version: ModelVersion, *, rows: list, scores: list, times: list) -> DriftReport:
-    by_feature = drift.drift_by_feature(schema=version.feature_schema, reference=version.reference, rows=rows)
+def _report_store(
+    version: ModelVersion, *, rows: list, scores: list, times: list, hours: float
+) -> DriftReport:
+    by_feature = drift.drift_by_feature(
+        schema=version.feature_schema, reference=version.reference, rows=rows, window_hours=hours
+    )
     score_psi = drift.score_drift(reference=version.reference, scores=scores)
     with transaction.atomic():
         report = DriftReport.objects.create(
@@ -77,6 +85,7 @@ def _report_store(version: ModelVersion, *, rows: list, scores: list, times: lis
             sample_size=len(rows),
             score_psi=score_psi,
             score_state=_state(score_psi) if score_psi is not None else "",
+            not_compared=[name for name in version.reference.get("features", {}) if name not in by_feature],
         )
         FeatureDrift.objects.bulk_create(
             FeatureDrift(report=report, feature=name, psi=value, state=_state(value))

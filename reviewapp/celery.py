@@ -54,6 +54,10 @@ app.conf.update(
             "task": "reviews.tasks.expire_review_leases",
             "schedule": crontab(minute="*"),
         },
+        "compute-drift": {
+            "task": "monitoring.tasks.compute_drift",
+            "schedule": crontab(minute="*/15"),
+        },
     },
 )
 app.autodiscover_tasks()

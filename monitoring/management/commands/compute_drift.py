@@ -32,3 +32,7 @@ class Command(BaseCommand):
             line = f"  {name:<{width}}  {psi:7.4f}  {state}"
             style = {"alert": self.style.ERROR, "warning": self.style.WARNING}.get(state)
             self.stdout.write(style(line) if style else line)
+        if report.not_compared:
+            self.stdout.write(
+                f"  not compared (the window is shorter than their cycle): {', '.join(report.not_compared)}"
+            )
