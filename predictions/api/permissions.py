@@ -27,3 +27,17 @@ class CanSearchPredictions(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return is_api_client(request) or has_role(request.user, ADMIN, AUDITOR)
+
+
+class IsAdminPerson(BasePermission):
+    """Operations on the model registry: a signed-in admin, never an API key."""
+
+    def has_permission(self, request, view) -> bool:
+        return not is_api_client(request) and has_role(request.user, ADMIN)
+
+
+class CanReadModelVersions(BasePermission):
+    """The registry's history: admins, and auditors who check what decided when."""
+
+    def has_permission(self, request, view) -> bool:
+        return not is_api_client(request) and has_role(request.user, ADMIN, AUDITOR)

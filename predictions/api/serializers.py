@@ -71,6 +71,27 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         ]
 
 
+class ModelVersionSummarySerializer(serializers.ModelSerializer):
+    """A registry entry without its input schema: the list of versions to roll back to."""
+
+    threshold = serializers.FloatField(source="review_threshold")
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "name",
+            "version",
+            "status",
+            "threshold",
+            "metrics",
+            "sha256",
+            "created_at",
+            "created_by",
+            "activated_at",
+            "activated_by",
+        ]
+
+
 class ReasonCodeSerializer(serializers.Serializer):
     feature = serializers.CharField()
     value = serializers.JSONField()

@@ -3,7 +3,13 @@ from django.urls import path
 from predictions.api import views
 
 urlpatterns = [
+    path("models/", views.ModelVersionListView.as_view(), name="api-model-list"),
     path("models/active/", views.ActiveModelView.as_view(), name="api-model-active"),
+    path(
+        "models/<int:version>/activate/",
+        views.ModelVersionActivateView.as_view(),
+        name="api-model-activate",
+    ),
     path("predictions/", views.PredictionListView.as_view(), name="api-prediction-list"),
     path("predictions/batch/", views.PredictionBatchView.as_view(), name="api-prediction-batch"),
     path("predictions/<str:request_id>/", views.PredictionDetailView.as_view(), name="api-prediction-detail"),

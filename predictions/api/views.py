@@ -1,7 +1,7 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,8 +9,17 @@ from rest_framework.views import APIView
 from predictions import registry, selectors, services
 from predictions.api import serializers
 from predictions.api.parsers import JSONParser
-from predictions.api.permissions import CanReadPredictions, CanScore, CanSearchPredictions, is_api_client
+from predictions.api.permissions import (
+    CanReadModelVersions,
+    CanReadPredictions,
+    CanScore,
+    CanSearchPredictions,
+    IsAdminPerson,
+    is_api_client,
+)
 from predictions.filtersets import PredictionFilterSet
+from predictions.models import ModelVersion
+from predictions.scoring import ArtifactError
 from reviews.audit import actor_name
 
 
@@ -26,6 +35,45 @@ class ActiveModelView(APIView):
     )
     def get(self, request):
         return Response(serializers.ModelVersionSerializer(registry.get_active_model().version).data)
+
+
+class ModelVersionListView(APIView):
+    permission_classes = [CanReadModelVersions]
+
+    @extend_schema(
+        responses=serializers.ModelVersionSummarySerializer(many=True),
+        summary="Every registered model version, newest first",
+    )
+    def get(self, request):
+        versions = ModelVersion.objects.order_by("-version")
+        return Response(serializers.ModelVersionSummarySerializer(versions, many=True).data)
+
+
+class ModelVersionActivateView(APIView):
+    """Make a version the active one: a rollout, or a rollback to an earlier version."""
+
+    permission_classes = [IsAdminPerson]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: serializers.ModelVersionSummarySerializer,
+            404: OpenApiResponse(description="No such version"),
+            409: OpenApiResponse(
+                description="Its artifact is missing or fails its checksum; nothing changed"
+            ),
+        },
+        summary="Activate a model version (rollback included); every process follows within seconds",
+    )
+    def post(self, request, version: int):
+        try:
+            activated = services.model_version_activate(version=version, actor=actor_name(user=request.user))
+        except ModelVersion.DoesNotExist:
+            raise NotFound(f"There is no model version {version}.") from None
+        except ArtifactError as error:
+            detail = f"Version {version} was not activated; the active model is unchanged. {error}"
+            return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
+        return Response(serializers.ModelVersionSummarySerializer(activated).data)
 
 
 class PredictionCursorPagination(CursorPagination):
