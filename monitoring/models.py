@@ -67,3 +67,20 @@ class OperationalSettings(models.Model):
 
     def __str__(self) -> str:
         return "Operational switches"
+
+
+class WorkerHeartbeat(models.Model):
+    """Written every minute by a task from Celery beat: beat, the broker and a worker all work.
+
+    Its age is the liveness signal of the whole asynchronous path, with or without traffic.
+    One row (pk 1).
+    """
+
+    seen_at = models.DateTimeField()
+    hostname = models.CharField(max_length=200, blank=True, help_text="The worker that ran it")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="worker_heartbeat_singleton")]
+
+    def __str__(self) -> str:
+        return f"heartbeat from {self.hostname or 'a worker'} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring import drift, switches
-from monitoring.models import DriftReport, FeatureDrift, OperationalSettings
+from monitoring.models import DriftReport, FeatureDrift, OperationalSettings, WorkerHeartbeat
 from predictions.models import ModelVersion, Prediction
 from predictions.registry import NoActiveModel
 from reviews.audit import audit_event_record
@@ -124,3 +124,10 @@ def review_all_predictions_set(*, on: bool, actor: str) -> OperationalSettings:
             )
     switches.forget()
     return current
+
+
+# --- liveness ---------------------------------------------------------------------------
+
+
+def worker_heartbeat_record(*, hostname: str) -> None:
+    WorkerHeartbeat.objects.update_or_create(pk=1, defaults={"seen_at": timezone.now(), "hostname": hostname})

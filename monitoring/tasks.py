@@ -18,3 +18,9 @@ def compute_drift() -> int | None:
     except (services.TooFewSamples, NoActiveModel) as reason:
         logger.info("drift report skipped: %s", reason)
         return None
+
+
+@shared_task(bind=True, time_limit=30, soft_time_limit=20, expires=50)
+def heartbeat(self) -> None:
+    """Every minute from beat; a stale heartbeat means beat, the broker or every worker is down."""
+    services.worker_heartbeat_record(hostname=self.request.hostname or "")

@@ -58,6 +58,10 @@ app.conf.update(
             "task": "monitoring.tasks.compute_drift",
             "schedule": crontab(minute="*/15"),
         },
+        "worker-heartbeat": {
+            "task": "monitoring.tasks.heartbeat",
+            "schedule": crontab(minute="*"),
+        },
     },
 )
 app.autodiscover_tasks()

@@ -1,0 +1,68 @@
+"""Gauges read from the monitoring tables at scrape time (registered with reviewapp.metrics).
+
+Read from the database, not kept in a process, so whichever gunicorn worker answers the scrape
+reports the same values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from django.db import DatabaseError
+from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from monitoring import selectors, switches
+
+logger = logging.getLogger(__name__)
+
+
+class MonitoringCollector:
+    """Drift of the active version, the worker heartbeat's age and the kill switch."""
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            report = selectors.drift_report_latest()
+            heartbeat = selectors.worker_heartbeat()
+            review_all = switches.review_everything()
+        except DatabaseError:
+            logger.warning("monitoring metrics unavailable: database error", exc_info=True)
+            return
+        now = timezone.now()
+        yield from _drift(report, now)
+        if heartbeat is not None:
+            yield GaugeMetricFamily(
+                "reviewapp_worker_heartbeat_age_seconds",
+                "Seconds since a Celery worker last ran the heartbeat task that beat sends every minute.",
+                value=(now - heartbeat.seen_at).total_seconds(),
+            )
+        yield GaugeMetricFamily(
+            "reviewapp_review_all_predictions",
+            "1 while the kill switch sends every prediction to review (automatic decisions paused).",
+            value=int(review_all),
+        )
+
+
+def _drift(report, now) -> Iterator[Metric]:
+    if report is None:
+        return
+    psi = GaugeMetricFamily(
+        "reviewapp_drift_psi",
+        "Population stability index of each feature in the latest drift report of the active model.",
+        labels=["feature"],
+    )
+    for row in report.features.all():
+        psi.add_metric([row.feature], row.psi)
+    yield psi
+    if report.score_psi is not None:
+        yield GaugeMetricFamily(
+            "reviewapp_drift_score_psi",
+            "Population stability index of the model's scores in the latest drift report.",
+            value=report.score_psi,
+        )
+    yield GaugeMetricFamily(
+        "reviewapp_drift_report_age_seconds",
+        "Seconds since the latest drift report of the active model was computed.",
+        value=(now - report.created_at).total_seconds(),
+    )
