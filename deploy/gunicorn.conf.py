@@ -1,4 +1,16 @@
+"""gunicorn settings for reviewapp (`gunicorn --config deploy/gunicorn.conf.py`).
+
+Metrics across workers: each worker process keeps its counters in files under
+PROMETHEUS_MULTIPROC_DIR, and /metrics sums every file (prometheus_client's multiprocess
+mode). The directory must be set before a worker imports prometheus_client, so it is settled
+here, in the master: the operator's directory, else a fresh temporary one. The master empties
+it at start (stale files would add a previous run's counts) and tells prometheus_client when a
+worker exits. Give each gunicorn its own directory.
+"""
+
+import glob
 import os
+import tempfile
 
 wsgi_app = "reviewapp.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
@@ -7,7 +19,43 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
-accesslog = "-"
+# The app logs one JSON access line per request itself (with route, request ID and caller).
+accesslog = None
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="reviewapp-metrics-")
+
+_debug = os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+if os.environ.get("LOG_FORMAT", "text" if _debug else "json") == "json":
+    # gunicorn's own lines (boot, worker exits) as JSON too, so every line of output parses.
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": ["levelname", "name", "message", "process"],
+                "timestamp": "time",
+                "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
+            }
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False}
+        },
+    }
+
+
+def on_starting(server) -> None:
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for stale in glob.glob(os.path.join(directory, "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -22,6 +22,7 @@ from predictions.models import ApiKey, Explanation, ModelVersion, Prediction
 from predictions.scoring import Scored, save_artifact
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
 from predictions.training import TrainingResult
+from reviewapp import metrics
 from reviews.audit import Event, actor_name, audit_event_record, audit_events_record
 from reviews.models import AuditEvent
 
@@ -248,6 +249,7 @@ def _insert_scored(active, api_key, candidates: list[_Candidate], actor: str) ->
             for prediction, result in zip(created, scored, strict=True)
         )
         audit_events_record(events=[_created_event(p, actor) for p in created])
+        transaction.on_commit(lambda: metrics.predictions_observe(predictions=created))
         to_route = [p.pk for p in created if p.routing == Prediction.Routing.REVIEW]
         if to_route:
             transaction.on_commit(lambda: enqueue_routing(prediction_ids=to_route))

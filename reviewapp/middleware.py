@@ -1,5 +1,77 @@
+import logging
+import time
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.functional import empty
+
+from predictions.models import ApiKey
+from reviewapp import logs, metrics
+
+access_logger = logging.getLogger("reviewapp.access")
+# Probes and scrapes arrive every few seconds: counted in the metrics, not logged.
+UNLOGGED_ROUTES = frozenset({"healthz", "readyz", "metrics"})
+
+
+class RequestTelemetryMiddleware:
+    """Give each request an ID, then log one access line for it and count it in the metrics.
+
+    The ID is the client's `X-Request-ID` when valid, else a new one; it is in every log line
+    written while the request runs (and in the Celery tasks it enqueues), and in the response.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = logs.request_id_from_header(request.headers.get(logs.REQUEST_ID_HEADER))
+        # Cleared by the request_finished signal (reviewapp.logs), not here: Django logs
+        # 4xx/5xx answers ("django.request") after the middleware has returned.
+        logs.request_id_var.set(request_id)
+        request.request_id = request_id
+        started = time.perf_counter()
+        response = self.get_response(request)
+        seconds = time.perf_counter() - started
+        route = metrics.route_name(request)
+        metrics.request_observe(
+            route=route, method=request.method, status=response.status_code, seconds=seconds
+        )
+        if route not in UNLOGGED_ROUTES:
+            _log_access(request, response, route=route, seconds=seconds)
+        response[logs.REQUEST_ID_HEADER] = request_id
+        return response
+
+
+def _log_access(request: HttpRequest, response: HttpResponse, *, route: str, seconds: float) -> None:
+    duration_ms = round(seconds * 1000, 1)
+    access_logger.info(
+        "%s %s %s %.1f ms",
+        request.method,
+        request.path,
+        response.status_code,
+        duration_ms,
+        extra={
+            "method": request.method,
+            "route": route,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            **_caller(request),
+        },
+    )
+
+
+def _caller(request: HttpRequest) -> dict[str, str]:
+    """Who made the request, as far as is known without a database query of its own."""
+    auth = getattr(request, "auth", None)  # DRF copies its authentication result here
+    if isinstance(auth, ApiKey):
+        return {"api_key": auth.name}
+    user = request.__dict__.get("user")
+    # The session user is lazy: name it only if the request already looked it up.
+    wrapped = getattr(user, "_wrapped", user)
+    if wrapped is not empty and getattr(wrapped, "is_authenticated", False):
+        return {"user": wrapped.get_username()}
+    return {}
 
 
 class BodySizeLimitMiddleware:

@@ -8,6 +8,8 @@ from reviewapp import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("reviews/", include("reviews.urls")),
     path("audit/", include("reviews.audit_urls")),
     path("monitoring/", include("monitoring.urls")),

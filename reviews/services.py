@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from predictions.models import Prediction
+from reviewapp import metrics
 from reviews import selectors, webhooks
 from reviews.audit import actor_name, audit_event_record
 from reviews.models import AuditEvent, CallbackAttempt, CallbackDelivery, Decision, ReviewItem
@@ -252,6 +253,7 @@ def decision_record(
                 "seen_digest": seen_digest,
             },
         )
+        transaction.on_commit(lambda: metrics.decision_observe(outcome=outcome))
         delivery = _callback_create(decision, prediction)
         if delivery is not None:
             transaction.on_commit(lambda: enqueue_callback(delivery_id=delivery.pk))
@@ -314,6 +316,7 @@ def callback_deliver(*, delivery_id: int) -> CallbackDelivery:
         secret=delivery.api_key.callback_secret,
         timeout=settings.CALLBACK_TIMEOUT_SECONDS,
     )
+    metrics.callback_attempt_observe(ok=outcome.ok)
     now = timezone.now()
     with transaction.atomic():
         delivery = CallbackDelivery.objects.select_for_update().get(pk=delivery_id)
