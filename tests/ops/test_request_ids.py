@@ -105,7 +105,7 @@ def test_a_published_task_carries_the_request_id_to_the_worker(monkeypatch):
             message = simple.get(timeout=5)
             message.ack()
         finally:
-            simple.clear()
+            simple.queue.delete()
             simple.close()
 
     assert message.headers[logs.TASK_HEADER] == "req-published"
