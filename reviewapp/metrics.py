@@ -80,7 +80,7 @@ DECISIONS = Counter(
 )
 CALLBACK_FAILURES = Counter(
     "reviewapp_callback_failures",
-    "Callback delivery attempts that failed (error or non-2xx answer).",
+    "Callback delivery attempts that failed (error or non-2xx answer) in processes sharing these files.",
 )
 
 
@@ -167,9 +167,34 @@ class ReviewQueueCollector:
         )
 
 
+class CallbackCollector:
+    """Deliveries still being retried after a failure: one query over the pending ones.
+
+    The failures counter above counts in the process that posts, which with a broker is a
+    Celery worker, outside gunicorn's metric files; this gauge shows the same trouble from
+    the database, whichever process made the attempts.
+    """
+
+    def collect(self) -> Iterator[Metric]:
+        from reviews.models import CallbackDelivery
+
+        try:
+            retrying = CallbackDelivery.objects.filter(
+                state=CallbackDelivery.State.PENDING, attempts__gt=0
+            ).count()
+        except DatabaseError:
+            logger.warning("callback metrics unavailable: database error", exc_info=True)
+            return
+        yield GaugeMetricFamily(
+            "reviewapp_callback_deliveries_retrying",
+            "Callback deliveries whose last attempt failed and that are waiting for another.",
+            value=retrying,
+        )
+
+
 # Collectors asked at every scrape. Another app may add one that reads its own tables at
 # scrape time (drift per feature: the monitoring app) with `scrape_collector_add`.
-_scrape_collectors: list[Collector] = [ReviewQueueCollector()]
+_scrape_collectors: list[Collector] = [ReviewQueueCollector(), CallbackCollector()]
 
 
 def scrape_collector_add(collector: Collector) -> None:

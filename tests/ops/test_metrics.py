@@ -177,4 +177,5 @@ def test_decisions_are_counted_by_outcome_and_failed_callbacks_too(
         assert sample(after, decisions, outcome=outcome) == sample(before, decisions, outcome=outcome) + 1
     failures = "reviewapp_callback_failures_total"
     assert sample(after, failures) == sample(before, failures) + 2
+    assert sample(after, "reviewapp_callback_deliveries_retrying") == 2
     assert sample(after, "reviewapp_review_queue_items", state="pending") == 0
