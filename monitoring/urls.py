@@ -1,6 +1,8 @@
 from django.urls import path
 
+from monitoring import views
+
 app_name = "monitoring"
-urlpatterns: list = [
-    # The monitoring page and its partials come here.
+urlpatterns = [
+    path("", views.overview, name="overview"),
 ]

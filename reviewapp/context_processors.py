@@ -9,4 +9,5 @@ def roles(request: HttpRequest) -> dict:
     return {
         "can_review": has_role(user, ANALYST, ADMIN),
         "can_audit": has_role(user, AUDITOR, ADMIN),
+        "can_monitor": has_role(user, ANALYST, AUDITOR, ADMIN),
     }

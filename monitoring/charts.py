@@ -1,0 +1,155 @@
+"""Geometry for the monitoring page's SVG charts, computed here so the page needs no script.
+
+Pure: numbers in, coordinates out. The templates draw rectangles and lines at these places.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+WIDTH, HEIGHT = 600, 200
+LEFT, RIGHT, TOP, BOTTOM = 48, 10, 12, 28
+PLOT_WIDTH, PLOT_HEIGHT = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+GAP = 2
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    width: float
+    height: float
+    css: str
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str  # the tooltip, and the text a screen reader gets
+    rects: list[Rect]
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float  # x or y in the SVG's coordinates
+    text: str
+
+
+NICE_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest round number at or above `value` (at least 1): a readable axis top."""
+    if value <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in NICE_STEPS if step * power >= value)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:g}"
+
+
+def bar_chart(
+    *,
+    columns: list[list[tuple[str, float]]],
+    titles: list[str],
+    x_ticks: list[tuple[float, str]],
+    markers: list[tuple[float, str]] = (),
+    log: bool = False,
+) -> dict:
+    """Columns of stacked (css class, value) segments, bottom first, spread over the plot.
+
+    Ticks and markers sit at a fraction (0 = left edge, 1 = right edge) of the plot's width.
+    With `log`, heights follow log10(1 + value), so a bin of 3 still shows beside one of 3,000.
+    """
+    highest = max((sum(v for _, v in column) for column in columns), default=0)
+    if log:
+        top = 10 ** max(math.ceil(math.log10(highest)), 1) if highest > 0 else 10
+        y_values = [10**k for k in range(round(math.log10(top)) + 1)]  # 0 is the baseline
+    else:
+        top = nice_ceiling(highest)
+        y_values = [0, top / 2, top]
+    slot = PLOT_WIDTH / max(len(columns), 1)
+
+    def height_fraction(value: float) -> float:
+        return math.log10(1 + value) / math.log10(1 + top) if log else value / top
+
+    def y(value: float) -> float:
+        return round(TOP + PLOT_HEIGHT * (1 - height_fraction(value)), 2)
+
+    def x(fraction: float) -> float:
+        return round(LEFT + PLOT_WIDTH * fraction, 2)
+
+    drawn = []
+    for index, (segments, title) in enumerate(zip(columns, titles, strict=True)):
+        rects, base = [], 0.0
+        for css, value in segments:
+            if value > 0:
+                left, upper = LEFT + index * slot + GAP / 2, y(base + value)
+                rects.append(
+                    Rect(round(left, 2), upper, round(slot - GAP, 2), round(y(base) - upper, 2), css)
+                )
+            base += value
+        drawn.append(Column(title, rects))
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "columns": drawn,
+        "x_ticks": [Tick(x(fraction), text) for fraction, text in x_ticks],
+        "y_ticks": [Tick(y(value), _number(value)) for value in y_values],
+        "markers": [Tick(x(fraction), text) for fraction, text in markers],
+        "plot": {"left": LEFT, "right": LEFT + PLOT_WIDTH, "top": TOP, "bottom": TOP + PLOT_HEIGHT},
+        "label_y": HEIGHT - 8,
+    }
+
+
+def histogram(
+    *,
+    counts: list[int],
+    edges: tuple[float, ...],
+    css: str,
+    markers: list[tuple[float, str]] = (),
+    log: bool = True,
+) -> dict:
+    """Bins between `edges` on a log scale by default; markers are given in the data's units."""
+    low, high = edges[0], edges[-1]
+
+    def fraction(value: float) -> float:
+        return (value - low) / (high - low)
+
+    total = sum(counts) or 1
+    return bar_chart(
+        columns=[[(css, count)] for count in counts],
+        titles=[
+            f"{a:g} to {b:g}: {count:,} ({count / total:.1%})"
+            for a, b, count in zip(edges, edges[1:], counts, strict=False)
+        ],
+        x_ticks=[(fraction(edge), f"{edge:g}") for edge in edges[::2]],
+        markers=[(fraction(value), text) for value, text in markers],
+        log=log,
+    )
+
+
+@dataclass(frozen=True)
+class DriftBar:
+    feature: str
+    psi: float
+    state: str
+    width: float  # percent of the bar's track
+
+
+def drift_bars(rows: list[tuple[str, float, str]], *, warning: float, alert: float) -> dict:
+    """Horizontal PSI bars on one scale, with the warning and alert lines, worst first."""
+    top = max([alert * 2, *(psi * 1.1 for _, psi, _ in rows)])
+
+    def percent(value: float) -> float:
+        return round(min(value / top, 1.0) * 100, 2)
+
+    return {
+        "bars": [
+            DriftBar(name, psi, state, percent(psi)) for name, psi, state in sorted(rows, key=lambda r: -r[1])
+        ],
+        "warning_at": percent(warning),
+        "alert_at": percent(alert),
+    }

@@ -1,0 +1,45 @@
+from datetime import datetime, timedelta
+
+from django import template
+
+register = template.Library()
+NOTHING = "\u2013"  # an en dash: no value to show
+
+
+@register.filter
+def percent(value: float | None, digits: int = 1) -> str:
+    """0.0712 → "7.1%"; None (nothing to divide) → an en dash."""
+    return NOTHING if value is None else f"{value:.{digits}%}"
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A short age: "45 s", "12 min", "3 h 05 min", "2 d 4 h"."""
+    if value is None:
+        return NOTHING
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours = seconds // 60, seconds // 3600
+    if hours == 0:
+        return f"{minutes} min"
+    if hours < 48:
+        return f"{hours} h {minutes % 60:02d} min"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+@register.filter
+def milliseconds(seconds: float | None) -> str:
+    return NOTHING if seconds is None else f"{seconds * 1000:,.0f} ms"
+
+
+@register.filter
+def number(value: int | None) -> str:
+    """12345 → "12,345"."""
+    return NOTHING if value is None else f"{value:,}"
+
+
+@register.filter
+def age(value: datetime | None, now: datetime) -> str:
+    """How long before `now` something happened, in `duration`'s words."""
+    return NOTHING if value is None else duration(now - value)

@@ -1,0 +1,107 @@
+"""The monitoring page: health of the model and of the review process, readable without Prometheus."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from monitoring import charts, latency, selectors, switches
+from reviewapp.roles import ADMIN, ANALYST, AUDITOR, role_required
+
+WINDOW = timedelta(hours=24)
+# A heartbeat is sent every minute; three missed ones mean beat, the broker or the workers are down.
+HEARTBEAT_STALE = timedelta(minutes=3)
+METRIC_LABELS = {
+    "roc_auc": ("ROC AUC", "{:.3f}"),
+    "pr_auc": ("PR AUC", "{:.3f}"),
+    "brier": ("Brier score", "{:.4f}"),
+    "precision_at_0.5": ("Precision at 0.5", "{:.3f}"),
+    "recall_at_0.5": ("Recall at 0.5", "{:.3f}"),
+    "review_share": ("Share to review", "{:.1%}"),
+    "holdout_fraud_rate": ("Fraud rate", "{:.2%}"),
+    "holdout_rows": ("Holdout rows", "{:,}"),
+}
+
+# Everyone with a staff role: the page shows aggregates only, no transaction or person.
+monitor_required = role_required(ADMIN, ANALYST, AUDITOR)
+
+
+@require_GET
+@monitor_required
+def overview(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    version = selectors.active_model_version()
+    stats = selectors.prediction_stats(since=now - WINDOW)
+    report = selectors.drift_report_latest()
+    heartbeat = selectors.worker_heartbeat()
+    context = {
+        "title": "Monitoring",
+        "now": now,
+        "version": version,
+        "holdout": _holdout_metrics(version),
+        "holdout_review_share": version.metrics.get("review_share") if version else None,
+        "psi_lines": {"warning": settings.PSI_WARNING, "alert": settings.PSI_ALERT},
+        "stats": stats,
+        "volume_chart": _volume_chart(selectors.prediction_volume_by_hour(now=now)),
+        "score_chart": charts.histogram(counts=stats.score_bins, edges=selectors.SCORE_EDGES, css="score"),
+        "confidence_chart": _confidence_chart(stats, version),
+        "queue": selectors.queue_health(now=now),
+        "decisions": selectors.decision_stats(since=now - WINDOW),
+        "report": report,
+        "drift": _drift(report),
+        "latencies": latency.route_latencies(),
+        "review_all": switches.review_everything(),
+        "review_all_forced": settings.REVIEW_ALL_PREDICTIONS,
+        "heartbeat": heartbeat,
+        "heartbeat_stale": heartbeat is None or now - heartbeat.seen_at > HEARTBEAT_STALE,
+    }
+    return render(request, "monitoring/overview.html", context)
+
+
+def _volume_chart(volume: list[selectors.HourVolume]) -> dict:
+    hours = len(volume)
+    return charts.bar_chart(
+        columns=[[("auto", v.total - v.review), ("review", v.review)] for v in volume],
+        titles=[
+            f"{timezone.localtime(v.hour):%H:00}: {v.total:,} predictions, {v.review:,} to review"
+            for v in volume
+        ],
+        x_ticks=[
+            ((index + 0.5) / hours, f"{timezone.localtime(v.hour):%H:00}")
+            for index, v in enumerate(volume)
+            if index % 3 == 0
+        ],
+    )
+
+
+def _confidence_chart(stats: selectors.PredictionStats, version) -> dict:
+    markers = []
+    threshold = version.review_threshold if version else None
+    if threshold is not None and 0.5 <= threshold <= 1:
+        markers.append((threshold, f"review below {threshold:g}"))
+    return charts.histogram(
+        counts=stats.confidence_bins, edges=selectors.CONFIDENCE_EDGES, css="confidence", markers=markers
+    )
+
+
+def _drift(report) -> dict | None:
+    if report is None:
+        return None
+    rows = [(row.feature, row.psi, row.state) for row in report.features.all()]
+    return charts.drift_bars(rows, warning=settings.PSI_WARNING, alert=settings.PSI_ALERT)
+
+
+def _holdout_metrics(version) -> list[tuple[str, str]]:
+    if version is None:
+        return []
+    shown = []
+    for key, (label, spec) in METRIC_LABELS.items():
+        value = version.metrics.get(key)
+        if value is not None:
+            shown.append((label, spec.format(value)))
+    return shown

@@ -1,0 +1,225 @@
+"""The monitoring page: who may see it, what it shows, and that its cost does not grow with the data."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from monitoring import charts, latency, selectors, services
+from monitoring.models import DriftReport, FeatureDrift
+from predictions.models import Prediction
+from reviews import selectors as review_selectors
+from reviews import services as review_services
+from reviews.models import Decision, ReviewItem
+from tests.reviews.factories import routed_items
+
+URL = "/monitoring/"
+
+
+@pytest.fixture
+def monitor_client(client, make_user):
+    client.force_login(make_user("analyst"))
+    return client
+
+
+def decide(items, user, *, overrides: int) -> None:
+    for index, item in enumerate(items):
+        review_services.review_item_claim(item_id=item.pk, user=user)
+        prediction = Prediction.objects.select_related("model_version", "explanation").get(
+            pk=item.prediction_id
+        )
+        overridden = index < overrides
+        review_services.decision_record(
+            item_id=item.pk,
+            user=user,
+            outcome=Decision.Outcome.OVERRIDDEN if overridden else Decision.Outcome.CONFIRMED,
+            reason=Decision.Reason.DATA_ERROR if overridden else "",
+            seen_digest=review_selectors.review_digest(prediction),
+        )
+
+
+# --- who may see it ---------------------------------------------------------------------
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client, db):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={URL}"
+
+
+def test_people_without_a_role_are_refused(client, make_user):
+    client.force_login(make_user(None))
+
+    assert client.get(URL).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["analyst", "auditor", "admin"])
+def test_every_staff_role_may_read_it(client, make_user, active_model, role):
+    client.force_login(make_user(role))
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert b'href="/monitoring/">Monitoring</a>' in response.content
+
+
+def test_it_is_read_only(monitor_client, active_model):
+    assert monitor_client.post(URL).status_code == 405
+
+
+# --- what it shows ----------------------------------------------------------------------
+
+
+def test_it_shows_volume_distributions_queue_decisions_drift_and_the_model(
+    monitor_client, make_user, active_model, transactions
+):
+    services.review_all_predictions_set(on=True, actor="test")  # every prediction to review
+    items = routed_items(records=transactions(8))
+    decide(items[:4], make_user("analyst", "bob"), overrides=1)
+    report = DriftReport.objects.create(
+        model_version=active_model,
+        window_start=timezone.now() - timedelta(hours=24),
+        window_end=timezone.now(),
+        sample_size=1234,
+        score_psi=0.03,
+        score_state="ok",
+        not_compared=["day_of_week"],
+    )
+    FeatureDrift.objects.create(report=report, feature="amount", psi=0.31, state="alert")
+    FeatureDrift.objects.create(report=report, feature="channel", psi=0.12, state="warning")
+
+    response = monitor_client.get(URL)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Active model <strong>card-fraud v1</strong>" in page
+    assert "Automatic decisions are paused" in page
+    assert "<dt>Predictions</dt><dd>8</dd>" in page
+    assert "<dt>Sent to review</dt><dd>100.0%</dd>" in page
+    assert "<dt>Review queue</dt><dd>4</dd>" in page
+    assert "<dt>Decisions</dt><dd>4</dd>" in page
+    assert "<dt>Override rate</dt><dd>25.0%</dd>" in page
+    assert "PSI over 1,234 predictions" in page
+    assert '<span class="state alert">alert</span>' in page
+    assert '<span class="state warning">warning</span>' in page
+    assert "Not compared (the window is shorter than their cycle): day_of_week." in page
+    assert "ROC AUC" in page
+    assert "review below 0.85" in page  # the threshold on the confidence chart
+    assert page.count('<svg class="chart"') == 3
+
+
+def test_an_item_past_the_sla_is_flagged(monitor_client, review_model_items):
+    ReviewItem.objects.filter(pk=review_model_items[0].pk).update(
+        created_at=timezone.now() - timedelta(minutes=95)
+    )
+
+    page = monitor_client.get(URL).content.decode()
+
+    assert '<div class="bad"><dt>Oldest waiting</dt><dd>1 h 35 min</dd>' in page
+    assert '<div class="bad"><dt>Past SLA</dt><dd>1</dd>' in page
+
+
+def test_without_a_drift_report_or_heartbeat_it_says_so(monitor_client, active_model):
+    page = monitor_client.get(URL).content.decode()
+
+    assert "No drift report on the active model yet" in page
+    assert "none yet" in page
+
+
+def test_without_an_active_model_it_still_answers(monitor_client):
+    page = monitor_client.get(URL).content.decode()
+
+    assert "No model is active" in page
+
+
+def test_charts_come_from_the_page_itself_not_from_elsewhere(monitor_client, active_model):
+    page = monitor_client.get(URL).content.decode()
+
+    assert 'src="http' not in page and 'href="http' not in page
+    assert "<script>" not in page  # no inline scripts: the page is SVG drawn on the server
+
+
+@pytest.fixture
+def review_model_items(active_model, transactions):
+    services.review_all_predictions_set(on=True, actor="test")
+    return routed_items(records=transactions(3))
+
+
+def test_the_number_of_queries_does_not_grow_with_the_data(
+    monitor_client, make_user, active_model, transactions
+):
+    services.review_all_predictions_set(on=True, actor="test")
+    decide(routed_items(records=transactions(2, seed=1)), make_user("analyst", "bob"), overrides=1)
+    with CaptureQueriesContext(connection) as few:
+        monitor_client.get(URL)
+
+    decide(routed_items(records=transactions(30, seed=2)), make_user("analyst", "carol"), overrides=5)
+    with CaptureQueriesContext(connection) as many:
+        monitor_client.get(URL)
+
+    assert len(many) == len(few)
+    assert len(few) <= 12  # session, user, roles, switch, then one aggregate per figure
+
+
+# --- the aggregates ---------------------------------------------------------------------
+
+
+def test_volume_is_counted_per_hour_with_empty_hours_kept(sure_model, score, transactions):
+    predictions = score(transactions(6))
+    now = timezone.now()
+    Prediction.objects.filter(pk__in=[p.pk for p in predictions[:2]]).update(
+        created_at=now - timedelta(hours=5)
+    )
+    Prediction.objects.filter(pk=predictions[2].pk).update(created_at=now - timedelta(hours=30))
+
+    volume = selectors.prediction_volume_by_hour(now=now)
+
+    assert len(volume) == 24
+    assert [v.total for v in volume][-6:] == [2, 0, 0, 0, 0, 3]
+    assert sum(v.total for v in volume) == 5
+
+
+def test_both_histograms_add_up_to_the_total(active_model, score, transactions):
+    score(transactions(40))
+
+    stats = selectors.prediction_stats(since=timezone.now() - timedelta(hours=1))
+
+    assert stats.total == 40
+    assert sum(stats.score_bins) == sum(stats.confidence_bins) == 40
+
+
+def test_bars_are_as_tall_as_their_values():
+    chart = charts.bar_chart(
+        columns=[[("a", 10)], [("a", 5), ("b", 5)], [("a", 0)]], titles=["x", "y", "z"], x_ticks=[]
+    )
+
+    first, second, third = chart["columns"]
+    assert first.rects[0].height == sum(r.height for r in second.rects)
+    assert third.rects == []
+    assert [t.text for t in chart["y_ticks"]] == ["0", "5", "10"]
+
+
+def test_a_log_scale_keeps_small_bins_visible():
+    chart = charts.histogram(counts=[3000, 3, 0], edges=(0, 1, 2, 3), css="score")
+
+    big, small, empty = chart["columns"]
+    assert small.rects[0].height > big.rects[0].height / 10
+    assert empty.rects == []
+    assert [t.text for t in chart["y_ticks"]] == ["1", "10", "100", "1,000", "10,000"]
+
+
+@pytest.mark.parametrize(("value", "ceiling"), [(0, 1), (1, 1), (7, 8), (11, 12), (280, 300), (2450, 2500)])
+def test_axis_tops_are_round_numbers(value, ceiling):
+    assert charts.nice_ceiling(value) == ceiling
+
+
+def test_latency_quantiles_are_interpolated_within_buckets():
+    buckets = [(0.1, 50.0), (0.2, 90.0), (0.5, 100.0), (float("inf"), 100.0)]
+
+    assert latency.histogram_quantile(0.5, buckets) == pytest.approx(0.1)
+    assert latency.histogram_quantile(0.7, buckets) == pytest.approx(0.15)
+    assert latency.histogram_quantile(0.99, buckets) == pytest.approx(0.47)
+    assert latency.histogram_quantile(0.5, [(float("inf"), 0.0)]) is None
