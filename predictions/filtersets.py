@@ -8,6 +8,20 @@ from predictions.models import Prediction
 from reviews.models import Decision
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """The chosen order, ties broken by id: pages of equal scores neither repeat nor skip rows."""
+
+    def filter(self, qs, value):
+        ordered = super().filter(qs, value)
+        return ordered.order_by(*ordered.query.order_by, "-pk") if value else ordered
+
+
+class WholeNumberFilter(django_filters.NumberFilter):
+    """Refuses 1.5 rather than rounding it to 1: a model version is a whole number."""
+
+    field_class = forms.IntegerField
+
+
 class PredictionFilterSet(django_filters.FilterSet):
     request_id = django_filters.CharFilter(field_name="request_id", label="Request ID")
     created_after = django_filters.IsoDateTimeFilter(
@@ -22,7 +36,7 @@ class PredictionFilterSet(django_filters.FilterSet):
         label="Created before",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    model_version = django_filters.NumberFilter(field_name="model_version__version", label="Model version")
+    model_version = WholeNumberFilter(field_name="model_version__version", label="Model version")
     routing = django_filters.ChoiceFilter(choices=Prediction.Routing.choices)
     status = django_filters.ChoiceFilter(choices=Prediction.Status.choices)
     label = django_filters.ChoiceFilter(choices=Prediction.Label.choices, label="Model label")
@@ -34,7 +48,7 @@ class PredictionFilterSet(django_filters.FilterSet):
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score from")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score to")
     top_reason = django_filters.CharFilter(method="filter_top_reason", label="Feature among top reasons")
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(("created_at", "created_at"), ("score", "score")),
         field_labels={"created_at": "Time", "score": "Score"},
     )

@@ -46,6 +46,9 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @auditor_required
 def prediction_trace(request: HttpRequest, request_id: str) -> HttpResponse:
+    if "\x00" in request_id:
+        # No stored request_id holds a NUL, and PostgreSQL refuses one in a query.
+        raise Http404("No prediction with that request ID")
     prediction = selectors.predictions_for_audit().filter(request_id=request_id).first()
     if prediction is None:
         raise Http404("No prediction with that request ID")

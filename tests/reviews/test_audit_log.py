@@ -1,0 +1,854 @@
+"""The audit log: one event per state change, in the change's transaction; a hash chain that
+never forks; an append-only table; a verifier that names the first altered event."""
+
+import hashlib
+import itertools
+import json
+import threading
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from predictions import services as prediction_services
+from predictions.models import ApiKey, ModelVersion, Prediction
+from reviews import audit, services, webhooks
+from reviews.models import AuditEvent, CallbackDelivery, Decision, ReviewItem
+from tests.predictions.helpers import BATCH_URL, PREDICT_URL, post_json
+from tests.reviews.factories import digest_of
+
+Action = AuditEvent.Action
+
+
+def _events(action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action).order_by("id"))
+
+
+@pytest.fixture
+def root_client(client, make_user):
+    """Signed in to the admin as root, a superuser."""
+    client.force_login(make_user("admin", "root"))
+    return client
+
+
+@pytest.fixture
+def features(transactions) -> dict:
+    return transactions(1)[0]
+
+
+# --- predictions ------------------------------------------------------------------------
+
+
+def test_scoring_one_transaction_writes_one_created_event(active_model, api_client, features):
+    response = post_json(api_client, PREDICT_URL, {"request_id": "order-1", "features": features})
+
+    assert response.status_code == 201
+    assert response.json()["request_id"] == "order-1"
+    prediction = Prediction.objects.get(request_id="order-1")
+    (event,) = AuditEvent.objects.filter(request_id="order-1")
+    assert event.action == Action.PREDICTION_CREATED
+    assert event.actor == "api_key:checkout"
+    assert event.request_id == "order-1"
+    assert (event.object_type, event.object_id) == ("prediction", str(prediction.pk))
+    assert event.created_at == prediction.created_at
+    assert event.before is None
+    assert event.after == {
+        "model_version": active_model.version,
+        "features_digest": prediction.features_digest,
+        "score": prediction.score,
+        "label": prediction.label,
+        "confidence": prediction.confidence,
+        "routing": prediction.routing,
+    }
+
+
+def test_scoring_a_batch_writes_one_created_event_per_prediction(active_model, api_client, transactions):
+    items = [{"request_id": f"order-{n}", "features": f} for n, f in enumerate(transactions(3))]
+
+    response = post_json(api_client, BATCH_URL, {"items": items})
+
+    assert response.status_code == 201
+    assert [r["request_id"] for r in response.json()["results"]] == ["order-0", "order-1", "order-2"]
+    events = _events(Action.PREDICTION_CREATED)
+    assert [e.request_id for e in events] == ["order-0", "order-1", "order-2"]
+    assert {e.actor for e in events} == {"api_key:checkout"}
+    by_request_id = Prediction.objects.in_bulk(field_name="request_id")
+    assert [e.object_id for e in events] == [str(by_request_id[e.request_id].pk) for e in events]
+    assert AuditEvent.objects.exclude(request_id="").count() == 3
+
+
+def test_a_repeated_request_writes_no_second_event(active_model, api_client, features):
+    first = post_json(api_client, PREDICT_URL, {"request_id": "order-1", "features": features})
+    again = post_json(api_client, PREDICT_URL, {"request_id": "order-1", "features": features})
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert len(_events(Action.PREDICTION_CREATED)) == 1
+
+
+def test_a_refused_batch_writes_no_event(active_model, api_client, transactions):
+    good, bad = transactions(2)
+    del bad["amount"]
+    events_before = AuditEvent.objects.count()
+
+    response = post_json(api_client, BATCH_URL, {"items": [{"features": good}, {"features": bad}]})
+
+    assert response.status_code == 400
+    assert "1" in response.json()["items"]
+    assert not Prediction.objects.exists()
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_a_prediction_that_fails_after_its_event_leaves_no_event(active_model, features, monkeypatch):
+    # The event and the prediction share one transaction: when the change fails after the
+    # event was written, the event goes with it.
+    real_record = prediction_services.audit_events_record
+    events_before = AuditEvent.objects.count()
+
+    def record_then_fail(**kwargs):
+        real_record(**kwargs)
+        assert AuditEvent.objects.count() == events_before + 1
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(prediction_services, "audit_events_record", record_then_fail)
+
+    with pytest.raises(RuntimeError):
+        prediction_services.prediction_create(api_key=None, request_id="order-1", features=features)
+
+    assert not Prediction.objects.exists()
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_routing_writes_one_routed_event_per_prediction(review_model, transactions):
+    created, _ = prediction_services.predictions_create_batch(
+        api_key=None, items=[{"request_id": f"txn-{n}", "features": f} for n, f in enumerate(transactions(2))]
+    )
+
+    routed = prediction_services.predictions_route(prediction_ids=[p.pk for p in created])
+    again = prediction_services.predictions_route(prediction_ids=[p.pk for p in created])
+
+    assert (routed, again) == (2, 0)
+    events = _events(Action.PREDICTION_ROUTED)
+    assert sorted((e.request_id, e.object_id) for e in events) == [(p.request_id, str(p.pk)) for p in created]
+    for event in events:
+        assert event.actor == "system:routing"
+        assert event.before == {"routing_state": "pending"}
+        assert event.after == {"routing_state": "done", "queue": "review"}
+
+
+# --- reviews ----------------------------------------------------------------------------
+
+
+def test_claiming_writes_a_claimed_event(make_items, analyst):
+    make_items(2)
+
+    item = services.review_item_claim_next(user=analyst)
+
+    (event,) = _events(Action.REVIEW_CLAIMED)
+    assert event.actor == "user:alice"
+    assert event.request_id == item.prediction.request_id
+    assert (event.object_type, event.object_id) == ("review_item", str(item.pk))
+    assert event.before is None
+    assert event.after == {"state": "claimed", "lease_expires_at": audit.plain(item.lease_expires_at)}
+    assert event.after["lease_expires_at"].startswith(item.lease_expires_at.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def test_claiming_a_chosen_item_writes_a_claimed_event(make_items, analyst):
+    _, second = make_items(2)
+
+    services.review_item_claim(item_id=second.pk, user=analyst)
+
+    (event,) = _events(Action.REVIEW_CLAIMED)
+    assert event.object_id == str(second.pk)
+    assert event.request_id == second.prediction.request_id
+
+
+def test_a_refused_claim_writes_no_event(make_items, analyst, other_analyst):
+    (item,) = make_items(1)
+    services.review_item_claim(item_id=item.pk, user=analyst)
+
+    with pytest.raises(services.NotHolder):
+        services.review_item_claim(item_id=item.pk, user=other_analyst)
+
+    assert [e.actor for e in _events(Action.REVIEW_CLAIMED)] == ["user:alice"]
+
+
+def test_releasing_writes_a_released_event(make_items, analyst):
+    (item,) = make_items(1)
+    services.review_item_claim(item_id=item.pk, user=analyst)
+
+    services.review_item_release(item_id=item.pk, user=analyst)
+
+    (event,) = _events(Action.REVIEW_RELEASED)
+    assert event.actor == "user:alice"
+    assert event.request_id == item.prediction.request_id
+    assert (event.before, event.after) == ({"state": "claimed"}, {"state": "pending"})
+
+
+def test_a_refused_release_writes_no_event(make_items, analyst, other_analyst):
+    (item,) = make_items(1)
+    services.review_item_claim(item_id=item.pk, user=analyst)
+
+    with pytest.raises(services.NotHolder):
+        services.review_item_release(item_id=item.pk, user=other_analyst)
+
+    assert _events(Action.REVIEW_RELEASED) == []
+    assert ReviewItem.objects.get(pk=item.pk).state == ReviewItem.State.CLAIMED
+
+
+def test_an_expired_lease_writes_a_lease_expired_event(make_items, analyst):
+    held, _ = make_items(2)
+    services.review_item_claim(item_id=held.pk, user=analyst)
+    ReviewItem.objects.filter(pk=held.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert services.review_leases_expire() == 1
+
+    (event,) = _events(Action.REVIEW_LEASE_EXPIRED)
+    assert event.actor == "system:lease_expiry"
+    assert event.object_id == str(held.pk)
+    assert event.request_id == held.prediction.request_id
+    assert event.before == {"state": "claimed", "claimed_by": "alice"}
+    assert event.after == {"state": "pending"}
+
+
+def test_deciding_writes_a_decided_event(make_items, analyst):
+    (item,) = make_items(1)
+    services.review_item_claim(item_id=item.pk, user=analyst)
+    digest = digest_of(item)
+
+    decision = services.decision_record(
+        item_id=item.pk,
+        user=analyst,
+        outcome="overridden",
+        reason="confirmed_with_cardholder",
+        note="called them",
+        seen_digest=digest,
+    )
+
+    (event,) = _events(Action.REVIEW_DECIDED)
+    assert event.actor == "user:alice"
+    assert event.request_id == item.prediction.request_id
+    assert event.object_id == str(item.pk)
+    assert event.before == {"status": "pending_review", "label": item.prediction.label}
+    assert event.after == {
+        "outcome": "overridden",
+        "final_label": decision.final_label,
+        "reason": "confirmed_with_cardholder",
+        "note": "called them",
+        "seen_digest": digest,
+    }
+
+
+def test_a_refused_decision_writes_no_event(make_items, analyst):
+    (item,) = make_items(1)
+    services.review_item_claim(item_id=item.pk, user=analyst)
+
+    with pytest.raises(services.StaleView):
+        services.decision_record(item_id=item.pk, user=analyst, outcome="confirmed", seen_digest="0" * 64)
+
+    assert _events(Action.REVIEW_DECIDED) == []
+
+
+def test_a_decision_that_fails_after_its_event_leaves_no_event(make_items, analyst, monkeypatch):
+    (item,) = make_items(1)
+    services.review_item_claim(item_id=item.pk, user=analyst)
+
+    def fail(decision, prediction):
+        assert len(_events(Action.REVIEW_DECIDED)) == 1  # written, not yet committed
+        raise RuntimeError("the outbox is broken")
+
+    monkeypatch.setattr(services, "_callback_create", fail)
+
+    with pytest.raises(RuntimeError):
+        services.decision_record(
+            item_id=item.pk, user=analyst, outcome="confirmed", seen_digest=digest_of(item)
+        )
+
+    assert _events(Action.REVIEW_DECIDED) == []
+    assert not Decision.objects.exists()
+    assert ReviewItem.objects.get(pk=item.pk).state == ReviewItem.State.CLAIMED
+
+
+# --- callbacks --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def delivery(make_items, analyst, settings) -> CallbackDelivery:
+    """A decision's pending callback to an upstream system; two attempts before it is dead."""
+    settings.CALLBACK_MAX_ATTEMPTS = 2
+    api_key, _ = prediction_services.api_key_create(
+        name="shop", callback_url="https://shop.example/hooks", callback_secret="s3cret"
+    )
+    (item,) = make_items(1, api_key=api_key)
+    services.review_item_claim(item_id=item.pk, user=analyst)
+    decision = services.decision_record(
+        item_id=item.pk, user=analyst, outcome="confirmed", seen_digest=digest_of(item)
+    )
+    return CallbackDelivery.objects.get(decision=decision)
+
+
+def _upstream_answers(monkeypatch, status_code: int) -> None:
+    monkeypatch.setattr(
+        webhooks, "post", lambda **kwargs: webhooks.Outcome(status_code=status_code, error="", duration_ms=4)
+    )
+
+
+def test_a_delivered_callback_writes_a_delivered_event(delivery, monkeypatch):
+    _upstream_answers(monkeypatch, 204)
+
+    services.callback_deliver(delivery_id=delivery.pk)
+
+    (event,) = _events(Action.CALLBACK_DELIVERED)
+    assert event.actor == "system:callbacks"
+    assert event.request_id == delivery.payload["request_id"]
+    assert (event.object_type, event.object_id) == ("callback_delivery", str(delivery.pk))
+    assert event.after == {
+        "state": "delivered",
+        "attempts": 1,
+        "url": "https://shop.example/hooks",
+        "status_code": 204,
+    }
+
+
+def test_a_callback_that_runs_out_of_attempts_writes_one_dead_event(delivery, monkeypatch):
+    _upstream_answers(monkeypatch, 503)
+
+    services.callback_deliver(delivery_id=delivery.pk)
+    assert _events(Action.CALLBACK_DEAD) == []  # a retry is still to come: no state change yet
+    services.callback_deliver(delivery_id=delivery.pk)
+
+    (event,) = _events(Action.CALLBACK_DEAD)
+    assert event.request_id == delivery.payload["request_id"]
+    assert event.after["state"] == "dead"
+    assert event.after["attempts"] == 2
+    assert event.after["status_code"] == 503
+    assert _events(Action.CALLBACK_DELIVERED) == []
+
+
+def test_replaying_a_dead_callback_in_the_admin_writes_a_replayed_event(delivery, monkeypatch, root_client):
+    _upstream_answers(monkeypatch, 500)
+    services.callback_deliver(delivery_id=delivery.pk)
+    services.callback_deliver(delivery_id=delivery.pk)
+
+    response = root_client.post(
+        "/admin/reviews/callbackdelivery/", {"action": "replay", "_selected_action": [delivery.pk]}
+    )
+
+    assert response.status_code == 302
+    (event,) = _events(Action.CALLBACK_REPLAYED)
+    assert event.actor == "user:root"
+    assert event.request_id == delivery.payload["request_id"]
+    assert event.after == {"state": "pending", "attempts": 0, "url": "https://shop.example/hooks"}
+    assert CallbackDelivery.objects.get(pk=delivery.pk).state == CallbackDelivery.State.PENDING
+
+
+# --- models -----------------------------------------------------------------------------
+
+
+def test_registering_a_model_writes_a_registered_event(register_model):
+    version = register_model(activate=False)
+
+    (event,) = AuditEvent.objects.all()
+    assert event.action == Action.MODEL_REGISTERED
+    assert event.actor == "system:train_model"
+    assert (event.object_type, event.object_id) == ("model_version", str(version.version))
+    assert event.after["sha256"] == version.sha256
+    assert event.after["training"] == {"source": "test"}
+    assert event.after["metrics"] == json.loads(json.dumps(version.metrics))
+
+
+def test_activating_and_rolling_back_are_told_apart(register_model):
+    first = register_model()
+    second = register_model()
+
+    prediction_services.model_version_activate(version=first.version, actor="user:root")
+
+    events = list(
+        AuditEvent.objects.filter(object_type="model_version")
+        .exclude(action=Action.MODEL_REGISTERED)
+        .order_by("id")
+    )
+    assert [(e.action, e.object_id, e.before, e.after) for e in events] == [
+        (Action.MODEL_ACTIVATED, str(first.version), {"active_version": None}, {"active_version": 1}),
+        (Action.MODEL_ACTIVATED, str(second.version), {"active_version": 1}, {"active_version": 2}),
+        (Action.MODEL_ROLLED_BACK, str(first.version), {"active_version": 2}, {"active_version": 1}),
+    ]
+    assert events[-1].actor == "user:root"
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE).version == first.version
+
+
+def test_activating_a_model_in_the_admin_writes_an_event_naming_the_admin(register_model, root_client):
+    version = register_model(activate=False)
+
+    response = root_client.post(
+        "/admin/predictions/modelversion/", {"action": "activate", "_selected_action": [version.pk]}
+    )
+
+    assert response.status_code == 302
+    (event,) = _events(Action.MODEL_ACTIVATED)
+    assert event.actor == "user:root"
+    assert event.object_id == str(version.version)
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+
+def test_creating_rotating_and_revoking_a_key_write_one_event_each(db):
+    api_key, _ = prediction_services.api_key_create(
+        name="shop", callback_url="https://shop.example/hooks", actor="cli:ops"
+    )
+    first_prefix = api_key.prefix
+    prediction_services.api_key_rotate(api_key=api_key, actor="cli:ops")
+    prediction_services.api_key_revoke(api_key=api_key, actor="cli:ops")
+
+    events = list(AuditEvent.objects.order_by("id"))
+    assert [e.action for e in events] == ["api_key.created", "api_key.rotated", "api_key.revoked"]
+    assert {(e.actor, e.object_id) for e in events} == {("cli:ops", str(api_key.pk))}
+    assert events[0].after == {
+        "name": "shop",
+        "prefix": first_prefix,
+        "callback_url": "https://shop.example/hooks",
+    }
+    assert events[1].after["prefix"] == api_key.prefix != first_prefix
+    # The secret itself never reaches the log, not even hashed.
+    assert api_key.key_hash not in json.dumps([e.after for e in events])
+
+
+def test_a_key_creation_rolled_back_by_its_caller_leaves_no_event(db):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        prediction_services.api_key_create(name="shop")
+        raise RuntimeError("the caller's transaction fails")
+
+    assert not ApiKey.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_creating_and_revoking_a_key_in_the_admin_write_events_naming_the_admin(root_client):
+    created = root_client.post(
+        "/admin/predictions/apikey/add/",
+        {"name": "shop", "callback_url": "https://shop.example/hooks", "callback_secret": "s3cret"},
+    )
+    api_key = ApiKey.objects.get(name="shop")
+    revoked = root_client.post(
+        "/admin/predictions/apikey/", {"action": "revoke", "_selected_action": [api_key.pk]}
+    )
+
+    assert (created.status_code, revoked.status_code) == (302, 302)
+    events = list(AuditEvent.objects.order_by("id"))
+    assert [(e.action, e.actor, e.object_id) for e in events] == [
+        (Action.API_KEY_CREATED, "user:root", str(api_key.pk)),
+        (Action.API_KEY_REVOKED, "user:root", str(api_key.pk)),
+    ]
+    assert ApiKey.objects.get(pk=api_key.pk).revoked_at is not None
+
+
+# --- user roles -------------------------------------------------------------------------
+
+
+def _user_form(user: User, **changes) -> dict:
+    """The admin's user change form as a browser would submit it, with some fields changed."""
+    fields = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "groups": [group.pk for group in user.groups.all()],
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        **changes,
+    }
+    # Unticked checkboxes are not sent at all.
+    return {name: value for name, value in fields.items() if value is not False}
+
+
+def _change_user(client, user: User, **changes):
+    return client.post(f"/admin/auth/user/{user.pk}/change/", _user_form(user, **changes))
+
+
+def test_adding_a_user_to_a_role_group_writes_a_role_changed_event(root_client, make_user):
+    carol = make_user(None, "carol")
+    auditors = Group.objects.get_or_create(name="auditor")[0]
+
+    response = _change_user(root_client, carol, groups=[auditors.pk])
+
+    assert response.status_code == 302
+    assert list(carol.groups.values_list("name", flat=True)) == ["auditor"]
+    (event,) = _events(Action.USER_ROLE_CHANGED)
+    assert event.actor == "user:root"
+    assert (event.object_type, event.object_id) == ("user", str(carol.pk))
+    roles = {"username": "carol", "is_staff": False, "is_superuser": False, "is_active": True}
+    assert event.before == {**roles, "groups": []}
+    assert event.after == {**roles, "groups": ["auditor"]}
+
+
+def test_removing_a_user_from_a_role_group_writes_a_role_changed_event(root_client, make_user):
+    dave = make_user("analyst", "dave")
+
+    response = _change_user(root_client, dave, groups=[])
+
+    assert response.status_code == 302
+    assert not dave.groups.exists()
+    (event,) = _events(Action.USER_ROLE_CHANGED)
+    assert (event.before["groups"], event.after["groups"]) == (["analyst"], [])
+
+
+def test_making_a_user_superuser_writes_a_role_changed_event(root_client, make_user):
+    erin = make_user(None, "erin")
+
+    response = _change_user(root_client, erin, is_superuser=True, is_staff=True)
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=erin.pk).is_superuser
+    (event,) = _events(Action.USER_ROLE_CHANGED)
+    assert (event.before["is_superuser"], event.after["is_superuser"]) == (False, True)
+    assert (event.before["is_staff"], event.after["is_staff"]) == (False, True)
+
+
+def test_editing_a_users_name_writes_no_role_event(root_client, make_user):
+    frank = make_user("analyst", "frank")
+
+    response = _change_user(root_client, frank, first_name="Frank")
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=frank.pk).first_name == "Frank"
+    assert _events(Action.USER_ROLE_CHANGED) == []
+
+
+def test_an_invalid_user_form_writes_no_event(root_client, make_user):
+    grace = make_user(None, "grace")
+    auditors = Group.objects.get_or_create(name="auditor")[0]
+
+    response = _change_user(root_client, grace, username="", groups=[auditors.pk])
+
+    assert response.status_code == 200
+    assert b"This field is required" in response.content
+    assert not grace.groups.exists()
+    assert _events(Action.USER_ROLE_CHANGED) == []
+
+
+# --- the chain --------------------------------------------------------------------------
+
+
+def _record(count: int, start: int = 0) -> list[AuditEvent]:
+    return audit.audit_events_record(
+        events=[
+            audit.Event(
+                action=Action.API_KEY_CREATED,
+                actor="test",
+                object_type="api_key",
+                object_id=n,
+                after={"n": n, "when": timezone.now()},
+            )
+            for n in range(start, start + count)
+        ]
+    )
+
+
+def _chain() -> list[tuple[int | None, str | None, str | None]]:
+    return list(AuditEvent.objects.order_by("id").values_list("seq", "prev_hash", "hash"))
+
+
+@pytest.fixture
+def linked_events(db) -> list[AuditEvent]:
+    """Five events, linked into the chain."""
+    _record(5)
+    audit.audit_chain_extend()
+    return list(AuditEvent.objects.order_by("seq"))
+
+
+def test_events_are_written_unlinked(db):
+    _record(2)
+
+    assert _chain() == [(None, None, None), (None, None, None)]
+
+
+def test_linking_chains_events_in_id_order_from_the_genesis_hash(db):
+    _record(4)
+
+    assert audit.audit_chain_extend() == 4
+
+    events = list(AuditEvent.objects.order_by("id"))
+    assert [e.seq for e in events] == [1, 2, 3, 4]
+    assert events[0].prev_hash == audit.GENESIS_HASH == "0" * 64
+    for before, event in itertools.pairwise(events):
+        assert event.prev_hash == before.hash
+    for event in events:
+        content = audit.event_content(event)
+        assert json.loads(content)["seq"] == event.seq  # the position is part of what is hashed
+        expected = hashlib.sha256(f"{event.prev_hash}\n{content}".encode()).hexdigest()
+        assert event.hash == expected == audit.chain_hash(event.prev_hash, content)
+    assert len({e.hash for e in events}) == 4
+
+
+def test_linking_twice_links_nothing_new(db):
+    _record(3)
+    audit.audit_chain_extend()
+    chain = _chain()
+
+    assert audit.audit_chain_extend() == 0
+
+    assert _chain() == chain
+
+
+def test_linking_again_extends_the_chain_from_its_head(db):
+    _record(3)
+    audit.audit_chain_extend()
+    head = AuditEvent.objects.get(seq=3)
+    _record(2, start=3)
+
+    assert audit.audit_chain_extend() == 2
+
+    fourth, fifth = AuditEvent.objects.filter(seq__gt=3).order_by("seq")
+    assert (fourth.seq, fifth.seq) == (4, 5)
+    assert fourth.prev_hash == head.hash
+    assert fifth.prev_hash == fourth.hash
+    assert audit.audit_chain_verify().ok
+
+
+def test_linking_in_small_batches_makes_the_same_chain(db):
+    _record(5)
+
+    assert audit.audit_chain_extend(batch_size=2) == 5
+
+    report = audit.audit_chain_verify()
+    assert (report.ok, report.checked, report.unlinked) == (True, 5, 0)
+    assert [seq for seq, _, _ in _chain()] == [1, 2, 3, 4, 5]
+
+
+def test_verify_links_pending_events_and_prints_the_head_hash(db):
+    _record(3)
+    out = StringIO()
+
+    call_command("verify_audit_log", stdout=out)
+
+    head = AuditEvent.objects.get(seq=3)
+    assert out.getvalue().splitlines() == ["verified 3 events (0 not linked yet)", f"head hash: {head.hash}"]
+
+
+def test_verify_without_linking_counts_the_pending_events(linked_events):
+    _record(2, start=5)
+    out = StringIO()
+
+    call_command("verify_audit_log", "--no-link", stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        "verified 5 events (2 not linked yet)",
+        f"head hash: {linked_events[-1].hash}",
+    ]
+    assert AuditEvent.objects.filter(seq__isnull=True).count() == 2
+
+
+def test_verify_of_an_empty_log_prints_the_genesis_hash(db):
+    out = StringIO()
+
+    call_command("verify_audit_log", stdout=out)
+
+    assert out.getvalue().splitlines() == ["verified 0 events (0 not linked yet)", f"head hash: {'0' * 64}"]
+
+
+def test_the_chain_of_real_state_changes_verifies(make_items, analyst):
+    (item,) = make_items(1)
+    services.review_item_claim(item_id=item.pk, user=analyst)
+    services.decision_record(item_id=item.pk, user=analyst, outcome="confirmed", seen_digest=digest_of(item))
+
+    call_command("verify_audit_log", stdout=StringIO())
+
+    report = audit.audit_chain_verify()
+    assert report.ok
+    assert report.checked == AuditEvent.objects.count() > 5
+    assert report.head_hash == AuditEvent.objects.order_by("-seq").first().hash
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_and_linkers_never_fork_the_chain(audit_log_flushable):
+    writers, batches, per_batch = 4, 10, 3
+    start = threading.Barrier(writers + 2)
+    writing_done = threading.Event()
+    linked, errors = [], []
+
+    def write(writer: int) -> None:
+        try:
+            start.wait(timeout=30)
+            for batch in range(batches):
+                with transaction.atomic():
+                    _record(per_batch, start=(writer * batches + batch) * per_batch)
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def link() -> None:
+        try:
+            start.wait(timeout=30)
+            while True:
+                last_round = writing_done.is_set()
+                linked.append(audit.audit_chain_extend())
+                if last_round:
+                    return
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    writer_threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    linker_threads = [threading.Thread(target=link) for _ in range(2)]
+    for thread in writer_threads + linker_threads:
+        thread.start()
+    for thread in writer_threads:
+        thread.join(timeout=120)
+    writing_done.set()
+    for thread in linker_threads:
+        thread.join(timeout=120)
+
+    assert not any(thread.is_alive() for thread in writer_threads + linker_threads), "a thread hung"
+    assert errors == []
+    total = writers * batches * per_batch
+    assert sum(linked) == total  # every event linked exactly once
+    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, total + 1))
+    assert AuditEvent.objects.values("prev_hash").distinct().count() == total  # no two share a parent
+    report = audit.audit_chain_verify()
+    assert (report.ok, report.checked, report.unlinked) == (True, total, 0)
+
+
+# --- tampering --------------------------------------------------------------------------
+
+
+def _snapshot() -> list[tuple]:
+    return list(AuditEvent.objects.order_by("id").values_list("id", "seq", "actor", "after", "hash"))
+
+
+def _refused(statement) -> None:
+    """Run a statement that the database must refuse, keeping the test's transaction usable."""
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        statement()
+
+
+def _sql(sql: str, params=None):
+    def run():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    return run
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE reviews_auditevent SET actor = 'mallory' WHERE seq = 3",
+        "UPDATE reviews_auditevent SET seq = NULL, prev_hash = NULL, hash = NULL WHERE seq = 5",
+        "DELETE FROM reviews_auditevent WHERE seq = 3",
+        "DELETE FROM reviews_auditevent",
+        "TRUNCATE reviews_auditevent",
+    ],
+)
+def test_the_database_refuses_raw_changes_to_the_log(linked_events, sql):
+    before = _snapshot()
+
+    _refused(_sql(sql))
+
+    assert _snapshot() == before
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_orm_updates_and_deletes(linked_events):
+    before = _snapshot()
+    event = AuditEvent.objects.get(seq=2)
+    event.after = {"n": 99}
+
+    _refused(lambda: AuditEvent.objects.filter(seq=2).update(actor="mallory"))
+    _refused(event.save)
+    _refused(AuditEvent.objects.get(seq=2).delete)
+    _refused(AuditEvent.objects.all().delete)
+
+    assert _snapshot() == before
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_changing_the_content_of_an_unlinked_event(db):
+    (event,) = _record(1)
+    before = _snapshot()
+    change = 'UPDATE reviews_auditevent SET "after" = %s WHERE id = %s'
+    link_and_change = 'UPDATE reviews_auditevent SET seq = 1, hash = %s, "after" = %s WHERE id = %s'
+
+    _refused(_sql(change, ['{"n": 99}', event.pk]))
+    _refused(_sql(link_and_change, ["f" * 64, '{"n": 99}', event.pk]))
+    _refused(lambda: AuditEvent.objects.filter(pk=event.pk).update(actor="mallory"))
+    _refused(AuditEvent.objects.get(pk=event.pk).delete)
+
+    assert _snapshot() == before
+
+
+@pytest.mark.postgres
+def test_the_database_lets_an_unlinked_event_be_linked(db):
+    (event,) = _record(1)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE reviews_auditevent SET seq = 1, prev_hash = %s, hash = %s WHERE id = %s",
+            [audit.GENESIS_HASH, "a" * 64, event.pk],
+        )
+
+    assert _chain() == [(1, audit.GENESIS_HASH, "a" * 64)]
+    # Once linked, it stays where it is.
+    _refused(_sql("UPDATE reviews_auditevent SET seq = 2 WHERE id = %s", [event.pk]))
+
+
+def _tamper(sql: str, params: list) -> None:
+    """What someone with the table owner's rights could do: lift the triggers, change, restore."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE reviews_auditevent DISABLE TRIGGER USER")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE reviews_auditevent ENABLE TRIGGER USER")
+
+
+def test_verify_names_the_event_whose_content_was_changed(linked_events):
+    _tamper('UPDATE reviews_auditevent SET "after" = %s WHERE seq = %s', ['{"n": 99}', 3])
+    assert AuditEvent.objects.get(seq=3).after == {"n": 99}
+
+    with pytest.raises(CommandError, match=r"broken at event #3: its content does not match its hash"):
+        call_command("verify_audit_log", stdout=StringIO())
+
+    report = audit.audit_chain_verify()
+    assert (report.broken_seq, report.checked) == (3, 2)
+
+
+def test_verify_names_the_event_after_one_rewritten_with_a_fresh_hash(linked_events):
+    third = linked_events[2]
+    third.after = {"n": 99}
+    forged = audit.chain_hash(third.prev_hash, audit.event_content(third))
+    _tamper('UPDATE reviews_auditevent SET "after" = %s, hash = %s WHERE seq = 3', ['{"n": 99}', forged])
+
+    with pytest.raises(CommandError, match=r"broken at event #4: its prev_hash does not match"):
+        call_command("verify_audit_log", stdout=StringIO())
+
+
+def test_verify_reports_a_deleted_event_as_missing(linked_events):
+    _tamper("DELETE FROM reviews_auditevent WHERE seq = %s", [3])
+
+    with pytest.raises(CommandError, match=r"broken at event #3: event #3 is missing"):
+        call_command("verify_audit_log", stdout=StringIO())
+
+
+def test_deleting_the_newest_event_shows_only_in_the_head_hash_kept_outside(linked_events):
+    # Nothing follows the newest event to notice its loss: that is what the printed head
+    # hash, kept outside the database, is for.
+    kept = StringIO()
+    call_command("verify_audit_log", stdout=kept)
+    _tamper("DELETE FROM reviews_auditevent WHERE seq = %s", [5])
+    now = StringIO()
+
+    call_command("verify_audit_log", stdout=now)
+
+    assert kept.getvalue().splitlines()[-1] == f"head hash: {linked_events[4].hash}"
+    assert now.getvalue().splitlines()[-1] == f"head hash: {linked_events[3].hash}"
