@@ -47,6 +47,14 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Replaying {queryset.count()} callbacks.", messages.SUCCESS)
 
 
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "seq", "created_at", "action", "actor", "object_type", "object_id", "request_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["request_id", "actor", "object_id"]
+    show_full_result_count = False
+
+
 admin.site.unregister(User)
 
 
