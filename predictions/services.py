@@ -249,10 +249,10 @@ def _insert_scored(active, api_key, candidates: list[_Candidate], actor: str) ->
             for prediction, result in zip(created, scored, strict=True)
         )
         audit_events_record(events=[_created_event(p, actor) for p in created])
-        transaction.on_commit(lambda: metrics.predictions_observe(predictions=created))
         to_route = [p.pk for p in created if p.routing == Prediction.Routing.REVIEW]
         if to_route:
             transaction.on_commit(lambda: enqueue_routing(prediction_ids=to_route))
+    metrics.predictions_observe(predictions=created)  # committed: callers hold no transaction
     return created
 
 

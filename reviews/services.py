@@ -253,10 +253,10 @@ def decision_record(
                 "seen_digest": seen_digest,
             },
         )
-        transaction.on_commit(lambda: metrics.decision_observe(outcome=outcome))
         delivery = _callback_create(decision, prediction)
         if delivery is not None:
             transaction.on_commit(lambda: enqueue_callback(delivery_id=delivery.pk))
+    metrics.decision_observe(outcome=outcome)  # committed: callers hold no transaction
     return decision
 
 
