@@ -14,6 +14,7 @@ Derived in PromQL rather than stored:
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Protocol
@@ -107,9 +108,13 @@ def request_observe(*, route: str, method: str, status: int, seconds: float) -> 
 
 def predictions_observe(*, predictions: Iterable) -> None:
     """Count newly stored predictions; call it once they are committed."""
+    predictions = list(predictions)
+    # One increment per label set: a batch of 1,000 is mostly one or two of them.
+    counts = collections.Counter((p.label, p.routing, str(p.model_version.version)) for p in predictions)
+    for labels, count in counts.items():
+        PREDICTIONS.labels(*labels).inc(count)
     for prediction in predictions:
         version = str(prediction.model_version.version)
-        PREDICTIONS.labels(prediction.label, prediction.routing, version).inc()
         PREDICTION_CONFIDENCE.labels(version).observe(prediction.confidence)
         PREDICTION_SCORE.labels(version).observe(prediction.score)
 
