@@ -85,7 +85,7 @@ def _report_store(
             sample_size=len(rows),
             score_psi=score_psi,
             score_state=_state(score_psi) if score_psi is not None else "",
-            not_compared=[name for name in version.reference.get("features", {}) if name not in by_feature],
+            not_compared=_not_compared(version, by_feature),
         )
         FeatureDrift.objects.bulk_create(
             FeatureDrift(report=report, feature=name, psi=value, state=_state(value))
@@ -100,6 +100,16 @@ def _report_store(
         drifting or "none",
     )
     return report
+
+
+def _not_compared(version: ModelVersion, by_feature: dict[str, float]) -> list[str]:
+    # Schema order: PostgreSQL's jsonb keeps the reference's keys in an order of its own.
+    known = version.reference.get("features", {})
+    return [
+        spec["name"]
+        for spec in version.feature_schema
+        if spec["name"] in known and spec["name"] not in by_feature
+    ]
 
 
 # --- operational switches ---------------------------------------------------------------
