@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from predictions import registry, scoring, training
+from predictions import registry, scoring, selectors, services, training
 from predictions.models import ApiKey, ModelVersion, Prediction
 from reviews.models import ReviewItem
 from tests.predictions.helpers import PREDICT_URL, post_json
@@ -260,3 +260,19 @@ def test_seed_demo_run_twice_adds_nothing_but_a_fresh_key(db, settings):
     assert ModelVersion.objects.count() == 1
     assert Prediction.objects.count() == 30
     assert ApiKey.objects.count() == 1
+
+
+def test_rotate_api_key_prints_a_new_secret_and_the_old_one_stops_working(db):
+    _, old_secret = services.api_key_create(name="rotating")
+    out = StringIO()
+    call_command("rotate_api_key", "rotating", stdout=out)
+    new_secret = out.getvalue().strip()
+
+    assert new_secret != old_secret
+    assert selectors.api_key_for_secret(secret=new_secret).name == "rotating"
+    assert selectors.api_key_for_secret(secret=old_secret) is None
+
+
+def test_rotate_api_key_refuses_an_unknown_name(db):
+    with pytest.raises(CommandError, match="no live API key named 'nobody'"):
+        call_command("rotate_api_key", "nobody")
