@@ -1,5 +1,6 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -22,6 +23,13 @@ from predictions.models import ModelVersion
 from predictions.scoring import ArtifactError
 from reviews.audit import actor_name
 
+# Every operation can answer these; documented so clients (and the fuzz test) expect them.
+COMMON_ERRORS = {
+    401: OpenApiResponse(description="No credentials, or an invalid, revoked or expired API key"),
+    403: OpenApiResponse(description="The caller's role may not use this operation"),
+    429: OpenApiResponse(description="Rate limited; retry after the Retry-After header's seconds"),
+}
+
 
 def _api_key(request):
     return request.auth if is_api_client(request) else None
@@ -31,7 +39,8 @@ class ActiveModelView(APIView):
     permission_classes = [CanReadPredictions]
 
     @extend_schema(
-        responses=serializers.ModelVersionSerializer, summary="The active model and its input schema"
+        responses={200: serializers.ModelVersionSerializer, **COMMON_ERRORS},
+        summary="The active model and its input schema",
     )
     def get(self, request):
         return Response(serializers.ModelVersionSerializer(registry.get_active_model().version).data)
@@ -41,7 +50,7 @@ class ModelVersionListView(APIView):
     permission_classes = [CanReadModelVersions]
 
     @extend_schema(
-        responses=serializers.ModelVersionSummarySerializer(many=True),
+        responses={200: serializers.ModelVersionSummarySerializer(many=True), **COMMON_ERRORS},
         summary="Every registered model version, newest first",
     )
     def get(self, request):
@@ -62,6 +71,7 @@ class ModelVersionActivateView(APIView):
             409: OpenApiResponse(
                 description="Its artifact is missing or fails its checksum; nothing changed"
             ),
+            **COMMON_ERRORS,
         },
         summary="Activate a model version (rollback included); every process follows within seconds",
     )
@@ -100,7 +110,18 @@ class PredictionListView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("ordering", enum=["created_at", "-created_at", "score", "-score"])],
         filters=True,
-        responses=serializers.PredictionDetailSerializer(many=True),
+        responses={
+            200: inline_serializer(
+                "PaginatedPredictionDetailList",
+                {
+                    "next": drf_serializers.URLField(allow_null=True),
+                    "previous": drf_serializers.URLField(allow_null=True),
+                    "results": serializers.PredictionDetailSerializer(many=True),
+                },
+            ),
+            400: OpenApiResponse(description="Invalid filters, keyed by filter"),
+            **COMMON_ERRORS,
+        },
         summary="Search predictions with their explanations and reviews",
     )
     def get(self, request):
@@ -119,6 +140,7 @@ class PredictionListView(APIView):
             200: OpenApiResponse(serializers.PredictionSerializer, "A repeat of a stored request_id"),
             400: OpenApiResponse(description="Field errors, keyed by field"),
             409: OpenApiResponse(description="The request_id is in use with other features"),
+            **COMMON_ERRORS,
         },
         summary="Score one transaction",
     )
@@ -146,6 +168,7 @@ class PredictionBatchView(APIView):
             200: OpenApiResponse(serializers.PredictionBatchSerializer, "Every item was a repeat"),
             400: OpenApiResponse(description="Field errors, keyed by item index"),
             409: OpenApiResponse(description="Some request_ids are in use with other features"),
+            **COMMON_ERRORS,
         },
         summary="Score up to BATCH_MAX_ITEMS transactions, all or nothing",
     )
@@ -166,7 +189,11 @@ class PredictionDetailView(APIView):
     permission_classes = [CanReadPredictions]
 
     @extend_schema(
-        responses=serializers.PredictionDetailSerializer,
+        responses={
+            200: serializers.PredictionDetailSerializer,
+            404: OpenApiResponse(description="No prediction with this request_id visible to the caller"),
+            **COMMON_ERRORS,
+        },
         summary="A prediction with its explanation and review",
     )
     def get(self, request, request_id: str):
