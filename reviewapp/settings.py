@@ -1,11 +1,21 @@
 """The one settings module: every machine-specific value comes from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from reviewapp.env import env_bool, env_float, env_int, env_list, env_str
+
+
+def _next_redis_db(url: str) -> str:
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(db + 1) % 16}"))
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
@@ -34,6 +44,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "predictions",
     "reviews",
     "monitoring",
@@ -51,7 +62,46 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: answers a locked-out login 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Browser security: secure by default with DEBUG off; under DEBUG plain HTTP on loopback works.
+# Each setting can be overridden by an environment variable of the same name.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Health checks and Prometheus scrape over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = env_bool("SESSION_COOKIE_HTTPONLY", True)
+SESSION_COOKIE_SAMESITE = env_str("SESSION_COOKIE_SAMESITE", "Lax")
+CSRF_COOKIE_SAMESITE = env_str("CSRF_COOKIE_SAMESITE", "Lax")
+# "HTTP_X_FORWARDED_PROTO,https" behind a TLS-terminating proxy that sets the header.
+_proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER", [])
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must be HEADER,value")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) or None
+X_FRAME_OPTIONS = env_str("X_FRAME_OPTIONS", "DENY")
+SECURE_CONTENT_TYPE_NOSNIFF = env_bool("SECURE_CONTENT_TYPE_NOSNIFF", True)
+SECURE_REFERRER_POLICY = env_str("SECURE_REFERRER_POLICY", "same-origin")
+
+# Content Security Policy (django-csp): no inline scripts or styles anywhere; the Swagger
+# page alone allows its template's inline <style> (reviewapp/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+    }
+}
 
 ROOT_URLCONF = "reviewapp.urls"
 WSGI_APPLICATION = "reviewapp.wsgi.application"
@@ -93,6 +143,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Login brute force: django-axes refuses a username from one client IP after
+# AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_MINUTES; reviews/lockouts.py audits it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+# Username and IP together: one attacker cannot lock a colleague out from everywhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
@@ -129,6 +191,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "predictions.api.exceptions.exception_handler",
+    # Rates come from API_RATE_LIMIT and ANON_RATE_LIMIT (predictions/api/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "predictions.api.throttling.ClientIpRateThrottle",
+        "predictions.api.throttling.ApiKeyRateThrottle",
+    ],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -141,11 +208,38 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set, so the schema is stable and `check --deploy` has no warnings.
+    "ENUM_NAME_OVERRIDES": {
+        "LabelEnum": "predictions.models.Prediction.Label",
+        "ModelVersionStatusEnum": "predictions.models.ModelVersion.Status",
+        "PredictionStatusEnum": "predictions.models.Prediction.Status",
+    },
 }
+
+# Rate limits ("N/sec|min|hour|day"): per API key, high enough for a busy upstream system,
+# and per client IP for unauthenticated or failed requests, so a key cannot be brute-forced.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "6000/min")
+ANON_RATE_LIMIT = env_str("ANON_RATE_LIMIT", "100/min")
 
 # Celery: with no REDIS_URL tasks run in-process, so the demo needs no broker.
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The shared cache holds rate-limit counters across processes. It has its own Redis database,
+# by default the one after REDIS_URL's (clearing the cache flushes that database, not the
+# broker's); no Redis, a per-process memory cache.
+CACHE_URL = env_str("CACHE_URL", _next_redis_db(REDIS_URL) if REDIS_URL else "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "reviewapp",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "reviewapp")
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120)

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from predictions import registry, services, training
@@ -55,6 +56,12 @@ def test_friendly_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    # Rate-limit counters live in the cache; each test starts with none.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,11 @@
 """Domain errors become HTTP answers in one place, so views stay thin."""
 
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from predictions import registry, services
+from predictions.api.throttling import ip_failure_throttled
 from predictions.scoring import ArtifactError
 
 
@@ -15,4 +16,9 @@ def exception_handler(exc, context):
         return Response(exc.errors, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, (registry.NoActiveModel, ArtifactError)):
         return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):
+        # Throttles run after authentication, so failed attempts are counted here, per IP.
+        wait = ip_failure_throttled(context["request"], context["view"])
+        if wait is not None:
+            exc = exceptions.Throttled(wait)
     return drf_exception_handler(exc, context)

@@ -108,6 +108,8 @@ class PredictionListView(APIView):
         return [CanSearchPredictions()] if self.request.method == "GET" else [CanScore()]
 
     @extend_schema(
+        # A paginated answer is not a list to drf-spectacular: name it, or it clashes with detail.
+        operation_id="v1_predictions_list",
         parameters=[OpenApiParameter("ordering", enum=["created_at", "-created_at", "score", "-score"])],
         filters=True,
         responses={

@@ -1,0 +1,73 @@
+"""Rate limits: per API key, and per client IP for unauthenticated or failed requests."""
+
+from rest_framework.test import APIClient
+
+from predictions import services
+
+URL = "/api/v1/models/active/"
+
+
+def _client(secret: str | None, ip: str = "203.0.113.7") -> APIClient:
+    client = APIClient(REMOTE_ADDR=ip)
+    if secret is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    return client
+
+
+def test_it_throttles_an_api_key_over_its_rate(settings, active_model, api_key_and_secret):
+    settings.API_RATE_LIMIT = "3/min"
+    client = _client(api_key_and_secret[1])
+
+    statuses = [client.get(URL).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    response = client.get(URL)
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+
+
+def test_each_api_key_has_its_own_budget(settings, active_model, api_key_and_secret):
+    settings.API_RATE_LIMIT = "2/min"
+    _, other_secret = services.api_key_create(name="other")
+    first = _client(api_key_and_secret[1])
+    for _ in range(2):
+        first.get(URL)
+
+    assert first.get(URL).status_code == 429
+    assert _client(other_secret).get(URL).status_code == 200
+
+
+def test_it_throttles_failed_api_key_attempts_per_ip(settings, active_model):
+    settings.ANON_RATE_LIMIT = "3/min"
+    guesser = _client("not-a-real-key")
+
+    statuses = [guesser.get(URL).status_code for _ in range(4)]
+
+    assert statuses == [401, 401, 401, 429]
+    assert int(guesser.get(URL).headers["Retry-After"]) > 0
+
+
+def test_a_throttled_ip_is_refused_even_with_a_valid_key(settings, active_model, api_key_and_secret):
+    settings.ANON_RATE_LIMIT = "2/min"
+    for _ in range(2):
+        _client("guess").get(URL)
+
+    assert _client(api_key_and_secret[1]).get(URL).status_code == 429
+    assert _client(api_key_and_secret[1], ip="198.51.100.9").get(URL).status_code == 200
+
+
+def test_it_throttles_unauthenticated_requests_per_ip(settings, active_model):
+    settings.ANON_RATE_LIMIT = "2/min"
+    anonymous = _client(None)
+
+    statuses = [anonymous.get(URL).status_code for _ in range(3)]
+
+    assert statuses[:2] == [401, 401]
+    assert statuses[2] == 429
+    assert "Retry-After" in anonymous.get(URL).headers
+
+
+def test_the_default_limits_are_high_enough_for_a_busy_client():
+    from reviewapp import settings as module
+
+    assert module.API_RATE_LIMIT == "6000/min"
