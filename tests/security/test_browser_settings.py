@@ -72,10 +72,7 @@ def test_each_setting_can_be_overridden_by_the_environment():
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
     }
-    code = (
-        "from django.conf import settings as s;"
-        " print(s.SECURE_SSL_REDIRECT, s.SECURE_PROXY_SSL_HEADER)"
-    )
+    code = "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_PROXY_SSL_HEADER)"
     result = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=BASE_DIR,
