@@ -71,6 +71,11 @@ class Decision(models.Model):
                 name="override_needs_reason",
             ),
         ]
+        indexes = [
+            # Audit search by reviewer: one who decided little, or left long ago, is found
+            # from here instead of by walking every prediction back in time.
+            models.Index(fields=["reviewer_name"], name="decision_reviewer_name"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.outcome} by {self.reviewer_name}"
