@@ -38,8 +38,25 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at", "callback_url"]
-    fields = ["name", "prefix", "callback_url", "callback_secret", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "callback_url",
+    ]
+    fields = [
+        "name",
+        "prefix",
+        "expires_at",
+        "callback_url",
+        "callback_secret",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["revoke"]
@@ -54,6 +71,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
             callback_secret=obj.callback_secret,
             actor=actor_name(user=request.user),
         )
+        if obj.expires_at is not None:
+            ApiKey.objects.filter(pk=created.pk).update(expires_at=obj.expires_at)
         obj.pk = created.pk
         self.message_user(
             request, f"API key for {obj.name}: {secret} (shown once; store it now)", messages.WARNING

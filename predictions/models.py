@@ -54,6 +54,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="After this time the key is refused; empty for no expiry"
+    )
     callback_url = models.URLField(blank=True, help_text="Receives reviewed decisions as signed JSON POSTs")
     callback_secret = models.CharField(
         max_length=64, blank=True, help_text="HMAC-SHA256 key for callback signatures"

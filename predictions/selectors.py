@@ -23,7 +23,10 @@ def api_key_hash(secret: str) -> str:
 
 
 def api_key_for_secret(*, secret: str) -> ApiKey | None:
-    """The live key a presented secret belongs to, or None. Constant-time comparison."""
+    """The unrevoked key a presented secret belongs to, or None. Constant-time comparison.
+
+    An expired key is returned: the caller refuses it with its own message.
+    """
     if not secret.startswith(API_KEY_PREFIX) or "." not in secret:
         return None
     prefix = secret[len(API_KEY_PREFIX) :].split(".", 1)[0]
