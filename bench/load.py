@@ -31,7 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=16, help="concurrent closed-loop clients")
     parser.add_argument("--duration", type=int, default=30, help="seconds of load after warm-up")
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", default="gthread", help="as deploy/gunicorn.conf.py")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     parser.add_argument("--port", type=int, default=8020)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/reviewapp_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
@@ -174,7 +176,9 @@ def main() -> None:
             "--workers",
             str(args.web_workers),
             "--worker-class",
-            "sync",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
             "--log-level",
             "warning",
         ],

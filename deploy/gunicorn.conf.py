@@ -14,7 +14,10 @@ import tempfile
 
 wsgi_app = "reviewapp.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-worker_class = "sync"
+# gthread, not sync: a sync worker does not heartbeat while it writes a response, so a long
+# streamed export (a million audit rows take minutes) would be killed at `timeout`.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 
 from predictions.models import Prediction
@@ -26,7 +27,21 @@ COLUMNS = [
 
 
 def export_rows(queryset: QuerySet[Prediction]) -> Iterator[dict[str, Any]]:
-    rows = queryset.select_related("model_version", "explanation", "review_item__decision")
+    rows = queryset.select_related("model_version", "explanation", "review_item__decision").defer(
+        # A version's schema, reference and metrics are kilobytes of JSON, decoded per row.
+        "model_version__feature_schema",
+        "model_version__reference",
+        "model_version__metrics",
+        "model_version__library_versions",
+        "model_version__training_info",
+    )
+    # Inside a transaction PostgreSQL streams the cursor; in autocommit Django holds it
+    # (WITH HOLD), which computes the whole result before the first row is sent.
+    with transaction.atomic():
+        yield from _rows(rows)
+
+
+def _rows(rows: QuerySet[Prediction]) -> Iterator[dict[str, Any]]:
     for prediction in rows.iterator(chunk_size=CHUNK_SIZE):
         decision = _decision(prediction)
         explanation = getattr(prediction, "explanation", None)
