@@ -193,3 +193,25 @@ class CeleryWorker:
         with self._output:
             self._output_ended = True
             self._output.notify_all()
+
+
+def worker_environment(*, queue: str, **extra: str) -> dict[str, str]:
+    """The environment a worker subprocess needs to share this test's database and broker.
+
+    Its database sessions are named after the queue, so tests can find them in pg_stat_activity.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
+        "DATABASE_URL": database_url(connection.settings_dict, application_name=queue),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_QUEUE": queue,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "MODEL_ARTIFACT_DIR": str(settings.MODEL_ARTIFACT_DIR),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from reviewapp import celery_app
-from tests.worker import CeleryWorker, database_url, purge_queue, wait_until
+from tests.worker import CeleryWorker, purge_queue, wait_until, worker_environment
 
 pytestmark = pytest.mark.integration
 
@@ -29,18 +29,7 @@ def database_sessions(application_name: str) -> int:
 def worker(transactional_db, monkeypatch) -> Iterator[CeleryWorker]:
     queue = f"reviewapp-ops-{uuid.uuid4().hex[:12]}"
     monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
-        "DATABASE_URL": database_url(connection.settings_dict, application_name=queue),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_QUEUE": queue,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "MODEL_ARTIFACT_DIR": str(settings.MODEL_ARTIFACT_DIR),
-        "LOG_FORMAT": "json",
-        "OMP_NUM_THREADS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = worker_environment(queue=queue, LOG_FORMAT="json")
     celery_worker = CeleryWorker(env=env, queue=queue, hostname=f"{queue}@%h")
     try:
         yield celery_worker

@@ -6,7 +6,6 @@ on a queue of this test session's own, and asserts on what the database holds af
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 import uuid
@@ -25,7 +24,7 @@ from predictions.models import Prediction
 from reviewapp import celery_app
 from reviews.models import ReviewItem
 from reviews.services import review_priority
-from tests.worker import CeleryWorker, database_url, purge_queue, wait_until
+from tests.worker import CeleryWorker, purge_queue, wait_until, worker_environment
 
 pytestmark = pytest.mark.integration
 
@@ -47,18 +46,7 @@ def worker(transactional_db, worker_queue, monkeypatch) -> Iterator[CeleryWorker
     """A worker on the test database and the session's queue; the test starts it."""
     # This process publishes where the worker consumes.
     monkeypatch.setitem(celery_app.conf, "task_default_queue", worker_queue)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
-        # The test database; its sessions are named after the queue, to be found in pg_stat_activity.
-        "DATABASE_URL": database_url(connection.settings_dict, application_name=worker_queue),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_QUEUE": worker_queue,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "MODEL_ARTIFACT_DIR": str(settings.MODEL_ARTIFACT_DIR),
-        "OMP_NUM_THREADS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = worker_environment(queue=worker_queue)
     celery_worker = CeleryWorker(env=env, queue=worker_queue, hostname=f"{worker_queue}@%h")
     try:
         yield celery_worker
