@@ -1,9 +1,12 @@
 """Load benchmark of the scoring API on gunicorn, PostgreSQL, Redis and a Celery worker.
 
-Starts the processes itself, drives them with locust (headless, closed loop, same machine) and
+Starts the processes itself, drives them from the same machine with closed-loop clients and
 prints requests/s, predictions/s, p50/p99 latency and the resident memory of each process.
+Single rows are driven by wrk (C, a few per cent of a core at 1,000 requests/s), so the load
+generator does not take the CPU the server is measured on; batches by locust.
 
     .venv/bin/python bench/load.py --mode single --users 16 --duration 30
+    .venv/bin/python bench/load.py --mode single --client locust --users 16 --duration 30
     .venv/bin/python bench/load.py --mode batch --users 2 --duration 30
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +32,9 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--mode", choices=["single", "batch"], default="single")
+    parser.add_argument(
+        "--client", choices=["wrk", "locust"], help="default: wrk for single, locust for batch"
+    )
     parser.add_argument("--users", type=int, default=16, help="concurrent closed-loop clients")
     parser.add_argument("--duration", type=int, default=30, help="seconds of load after warm-up")
     parser.add_argument("--batch-size", type=int, default=1000)
@@ -99,14 +106,88 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_groups(*, web: int, worker: int) -> dict[str, list[int]]:
+    def named(name: str) -> list[int]:
+        out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    return {
+        "gunicorn": [web, *children(web)],
+        "celery": [worker, *children(worker)],
+        "postgres": named("postgres"),
+        "redis": named("redis-server"),
+    }
+
+
+def cpu_by_group(groups: dict[str, list[int]]) -> dict[str, float]:
+    return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in groups.items()}
+
+
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
 
 
+def run_load(
+    args: argparse.Namespace, env: dict[str, str], workdir: Path, name: str
+) -> dict[str, float] | None:
+    """Drive the server for args.duration seconds; figures as requests, failures, rps and ms."""
+    if args.client == "wrk":
+        return run_wrk(args, env, workdir)
+    return run_locust(args, env, workdir / name, required=name != "warmup")
+
+
+def run_wrk(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> dict[str, float]:
+    pool = workdir / "pool.jsonl"
+    if not pool.exists():
+        sys.path.insert(0, str(ROOT))
+        from predictions.training import DEMO_SCHEMA, frame_to_records, generate_transactions
+
+        records = frame_to_records(generate_transactions(rows=5_000, seed=99), DEMO_SCHEMA)
+        pool.write_text("".join(json.dumps(record, separators=(",", ":")) + "\n" for record in records))
+    result = subprocess.run(
+        [
+            "wrk",
+            "--threads",
+            "2",
+            "--connections",
+            str(args.users),
+            "--duration",
+            f"{args.duration}s",
+            "--timeout",
+            "10s",
+            "--script",
+            str(ROOT / "bench" / "wrk_single.lua"),
+            f"http://127.0.0.1:{args.port}",
+        ],
+        env={**env, "BENCH_POOL": str(pool)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("WRK "))
+    figures = dict(part.split("=") for part in line.split()[1:])
+    seconds = int(figures["duration_us"]) / 1e6
+    return {
+        "requests": int(figures["requests"]),
+        "failures": int(figures["errors"]),
+        "rps": int(figures["requests"]) / seconds,
+        **{key: int(figures[f"{key}_us"]) / 1000 for key in ("p50", "p90", "p99", "max")},
+    }
+
+
 def run_locust(
     args: argparse.Namespace, env: dict[str, str], prefix: Path, required: bool = True
-) -> dict[str, str] | None:
+) -> dict[str, float] | None:
     result = subprocess.run(
         [
             str(BIN / "locust"),
@@ -137,11 +218,23 @@ def run_locust(
         rows = [row for row in csv.DictReader(handle) if row["Name"] == args.mode]
     if not rows and required:
         raise SystemExit(f"locust made no requests:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    row = rows[0]
+    return {
+        "requests": int(row["Request Count"]),
+        "failures": int(row["Failure Count"]),
+        "rps": float(row["Requests/s"]),
+        **{key: float(row[column]) for key, column in [("p50", "50%"), ("p90", "90%"), ("p99", "99%")]},
+        "max": float(row["Max Response Time"]),
+    }
 
 
 def main() -> None:
     args = parse_args()
+    args.client = args.client or ("wrk" if args.mode == "single" else "locust")
+    if args.client == "wrk" and args.mode != "single":
+        raise SystemExit("wrk drives single rows only; use --client locust for batches")
     workdir = Path(tempfile.mkdtemp(prefix="reviewapp-bench-"))
     env = environment(args, workdir)
     create_database(args.database_url)
@@ -190,9 +283,16 @@ def main() -> None:
     try:
         wait_until_up(f"http://127.0.0.1:{args.port}/healthz", time.monotonic() + 30)
         warm = argparse.Namespace(**{**vars(args), "duration": 10})
-        run_locust(warm, env, workdir / "warmup", required=False)  # loads the model in every worker
-        stats = run_locust(args, env, workdir / "run")
-        report(args, stats, web=web.pid, worker=worker.pid)
+        run_load(warm, env, workdir, "warmup")  # loads the model in every worker
+        groups = process_groups(web=web.pid, worker=worker.pid)
+        before, client_before = cpu_by_group(groups), os.times()
+        stats = run_load(args, env, workdir, "run")
+        after, client_after = cpu_by_group(groups), os.times()
+        spent = {name: after[name] - before[name] for name in groups}
+        spent["load generator"] = (client_after.children_user + client_after.children_system) - (
+            client_before.children_user + client_before.children_system
+        )
+        report(args, stats, web=web.pid, worker=worker.pid, cpu=spent)
     finally:
         for process in (web, worker):
             process.terminate()
@@ -200,19 +300,30 @@ def main() -> None:
             process.wait(timeout=30)
 
 
-def report(args: argparse.Namespace, stats: dict[str, str], *, web: int, worker: int) -> None:
-    requests = int(stats["Request Count"])
-    failures = int(stats["Failure Count"])
-    rps = float(stats["Requests/s"])
+def report(
+    args: argparse.Namespace, stats: dict[str, float], *, web: int, worker: int, cpu: dict[str, float]
+) -> None:
+    rps = stats["rps"]
     rows = args.batch_size if args.mode == "batch" else 1
     print(
-        f"mode={args.mode} users={args.users} duration={args.duration}s web_workers={args.web_workers} "
+        f"mode={args.mode} client={args.client} users={args.users} duration={args.duration}s "
+        f"web_workers={args.web_workers} worker_class={args.worker_class} threads={args.threads} "
         f"cpus={os.cpu_count()}"
     )
-    print(f"requests={requests} failures={failures} requests/s={rps:.1f} predictions/s={rps * rows:.1f}")
     print(
-        f"latency_ms p50={stats['50%']} p90={stats['90%']} p99={stats['99%']} "
-        f"max={stats['Max Response Time']}"
+        f"requests={stats['requests']:.0f} failures={stats['failures']:.0f} requests/s={rps:.1f} "
+        f"predictions/s={rps * rows:.1f}"
+    )
+    print(
+        f"latency_ms p50={stats['p50']:.1f} p90={stats['p90']:.1f} p99={stats['p99']:.1f} "
+        f"max={stats['max']:.1f}"
+    )
+    # Where the machine's CPU went while the load ran: ms of CPU per request, by process group.
+    per_request = {name: 1000 * seconds / max(stats["requests"], 1) for name, seconds in cpu.items()}
+    print(
+        "cpu_ms_per_request "
+        + " ".join(f"{name.replace(' ', '_')}={ms:.2f}" for name, ms in per_request.items())
+        + f" total={sum(per_request.values()):.2f} (machine: {os.cpu_count()} cores x {args.duration}s)"
     )
     for pid in children(web):
         print(f"gunicorn worker pid={pid} rss_mib={rss_mib(pid):.0f}")

@@ -43,6 +43,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "prefix",
         "created_at",
         "expires_at",
+        "rate_limit",
         "last_used_at",
         "revoked_at",
         "callback_url",
@@ -51,6 +52,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "name",
         "prefix",
         "expires_at",
+        "rate_limit",
         "callback_url",
         "callback_secret",
         "created_at",
@@ -62,17 +64,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):
+        actor = actor_name(user=request.user)
         if change:
-            super().save_model(request, obj, form, change)
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            services.api_key_update(api_key=obj, actor=actor, **changes)
             return
         created, secret = services.api_key_create(
             name=obj.name,
             callback_url=obj.callback_url,
             callback_secret=obj.callback_secret,
-            actor=actor_name(user=request.user),
+            expires_at=obj.expires_at,
+            rate_limit=obj.rate_limit,
+            actor=actor,
         )
-        if obj.expires_at is not None:
-            ApiKey.objects.filter(pk=created.pk).update(expires_at=obj.expires_at)
         obj.pk = created.pk
         self.message_user(
             request, f"API key for {obj.name}: {secret} (shown once; store it now)", messages.WARNING

@@ -2,6 +2,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
+from predictions.rates import validate_rate
+
 
 class ModelVersion(models.Model):
     """A trained, checksummed model artifact and everything needed to audit and monitor it."""
@@ -56,6 +58,12 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="After this time the key is refused; empty for no expiry"
+    )
+    rate_limit = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_rate],
+        help_text="Requests this key may make, e.g. 20000/min; empty for API_RATE_LIMIT",
     )
     callback_url = models.URLField(blank=True, help_text="Receives reviewed decisions as signed JSON POSTs")
     callback_secret = models.CharField(

@@ -8,7 +8,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from monitoring.switches import review_everything
 from predictions import registry
-from predictions.models import ApiKey, Explanation, ModelVersion, Prediction
+from predictions.models import ApiKey, ModelVersion, Prediction
+from predictions.persistence import ScoredRow, scored_rows_insert
+from predictions.rates import parse_rate
 from predictions.scoring import Scored, save_artifact
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
 from predictions.training import TrainingResult
@@ -232,23 +234,21 @@ def _raise_on_conflicts(existing, api_key, candidates: list[_Candidate], *, sing
 def _insert_scored(active, api_key, candidates: list[_Candidate], actor: str) -> list[Prediction]:
     version = active.version
     scored = active.scorer.score([c.features for c in candidates])
-    predictions = [
-        _prediction_row(version, api_key, candidate, result)
+    rows = [
+        ScoredRow(
+            prediction=(prediction := _prediction_row(version, api_key, candidate, result)),
+            base_value=result.base_value,
+            contributions=result.contributions,
+            audit_actor=actor,
+            audit_after=_created_event_after(prediction),
+        )
         for candidate, result in zip(candidates, scored, strict=True)
     ]
     with transaction.atomic():
-        created = Prediction.objects.bulk_create(predictions)
-        Explanation.objects.bulk_create(
-            Explanation(
-                prediction=prediction,
-                base_value=result.base_value,
-                values=result.contributions,
-                explainer=active.scorer.explainer_name,
-                shap_version=active.scorer.shap_version,
-            )
-            for prediction, result in zip(created, scored, strict=True)
+        scored_rows_insert(
+            rows=rows, explainer=active.scorer.explainer_name, shap_version=active.scorer.shap_version
         )
-        audit_events_record(events=[_created_event(p, actor) for p in created])
+        created = [row.prediction for row in rows]
         to_route = [p.pk for p in created if p.routing == Prediction.Routing.REVIEW]
         if to_route:
             transaction.on_commit(lambda: enqueue_routing(prediction_ids=to_route))
@@ -256,23 +256,16 @@ def _insert_scored(active, api_key, candidates: list[_Candidate], actor: str) ->
     return created
 
 
-def _created_event(prediction: Prediction, actor: str) -> Event:
-    return Event(
-        action=AuditEvent.Action.PREDICTION_CREATED,
-        actor=actor,
-        object_type="prediction",
-        object_id=prediction.pk,
-        request_id=prediction.request_id,
-        after={
-            "model_version": prediction.model_version.version,
-            "features_digest": prediction.features_digest,
-            "score": prediction.score,
-            "label": prediction.label,
-            "confidence": prediction.confidence,
-            "routing": prediction.routing,
-        },
-        created_at=prediction.created_at,
-    )
+def _created_event_after(prediction: Prediction) -> dict[str, Any]:
+    """What the `prediction.created` audit event records of a new prediction."""
+    return {
+        "model_version": prediction.model_version.version,
+        "features_digest": prediction.features_digest,
+        "score": prediction.score,
+        "label": prediction.label,
+        "confidence": prediction.confidence,
+        "routing": prediction.routing,
+    }
 
 
 def _prediction_row(version: ModelVersion, api_key, candidate: _Candidate, result: Scored) -> Prediction:
@@ -379,16 +372,76 @@ def routing_sweep(*, older_than_seconds: int | None = None, batch_size: int = 50
 
 
 def api_key_create(
-    *, name: str, callback_url: str = "", callback_secret: str = "", actor: str = "system"
+    *,
+    name: str,
+    callback_url: str = "",
+    callback_secret: str = "",
+    expires_at: datetime | None = None,
+    rate_limit: str = "",
+    actor: str = "system",
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown once and never stored."""
-    if callback_url and not callback_url.startswith(("http://", "https://")):
-        raise InvalidInput({"callback_url": ["Use an http:// or https:// URL."]})
+    api_key = ApiKey(
+        name=name,
+        callback_url=callback_url,
+        callback_secret=callback_secret,
+        expires_at=expires_at,
+        rate_limit=rate_limit,
+    )
+    _api_key_check(api_key)
     with transaction.atomic():
-        api_key = ApiKey(name=name, callback_url=callback_url, callback_secret=callback_secret)
         secret = _new_secret(api_key)
         _api_key_event(AuditEvent.Action.API_KEY_CREATED, api_key, actor)
     return api_key, secret
+
+
+# What an administrator may change on a key; each change is an audit event.
+API_KEY_SETTINGS = ("name", "expires_at", "rate_limit", "callback_url", "callback_secret")
+
+
+def api_key_update(*, api_key: ApiKey, actor: str, **changes: Any) -> ApiKey:
+    """Change a key's settings (not its secret); records what changed, secrets masked."""
+    unknown = set(changes) - set(API_KEY_SETTINGS)
+    if unknown:
+        raise InvalidInput({name: ["This setting cannot be changed here."] for name in sorted(unknown)})
+    stored = ApiKey.objects.get(pk=api_key.pk)
+    changed = {name: value for name, value in changes.items() if getattr(stored, name) != value}
+    if not changed:
+        return api_key
+    for name, value in changed.items():
+        setattr(api_key, name, value)
+    _api_key_check(api_key)
+    with transaction.atomic():
+        api_key.save(update_fields=list(changed))
+        audit_event_record(
+            action=AuditEvent.Action.API_KEY_CHANGED,
+            actor=actor,
+            object_type="api_key",
+            object_id=api_key.pk,
+            before={name: _shown(name, getattr(stored, name)) for name in changed},
+            after={name: _shown(name, value) for name, value in changed.items()},
+        )
+    api_key_cache_clear()
+    return api_key
+
+
+def _shown(name: str, value: Any) -> Any:
+    if name == "callback_secret":
+        return "(set)" if value else ""
+    return value
+
+
+def _api_key_check(api_key: ApiKey) -> None:
+    errors = {}
+    if api_key.callback_url and not api_key.callback_url.startswith(("http://", "https://")):
+        errors["callback_url"] = ["Use an http:// or https:// URL."]
+    if api_key.rate_limit:
+        try:
+            parse_rate(api_key.rate_limit)
+        except ValueError as error:
+            errors["rate_limit"] = [str(error)]
+    if errors:
+        raise InvalidInput(errors)
 
 
 def api_key_rotate(*, api_key: ApiKey, actor: str = "system") -> str:
@@ -423,5 +476,11 @@ def _api_key_event(action: str, api_key: ApiKey, actor: str) -> None:
         actor=actor,
         object_type="api_key",
         object_id=api_key.pk,
-        after={"name": api_key.name, "prefix": api_key.prefix, "callback_url": api_key.callback_url},
+        after={
+            "name": api_key.name,
+            "prefix": api_key.prefix,
+            "callback_url": api_key.callback_url,
+            "expires_at": api_key.expires_at,
+            "rate_limit": api_key.rate_limit,
+        },
     )

@@ -120,9 +120,14 @@ def audit_events_record(*, events: list[Event]) -> list[AuditEvent]:
         for event in events
     ]
     created = AuditEvent.objects.bulk_create(rows)
+    audit_link_after_commit()
+    return created
+
+
+def audit_link_after_commit() -> None:
+    """With no beat to run the linker (no broker), link new events once the writer commits."""
     if settings.AUDIT_LINK_ON_COMMIT:
         transaction.on_commit(audit_chain_extend)
-    return created
 
 
 def audit_chain_extend(*, batch_size: int = 2000) -> int:

@@ -149,6 +149,7 @@ class AuditEvent(models.Model):
         API_KEY_CREATED = "api_key.created"
         API_KEY_ROTATED = "api_key.rotated"
         API_KEY_REVOKED = "api_key.revoked"
+        API_KEY_CHANGED = "api_key.changed"
         USER_ROLE_CHANGED = "user.role_changed"
         LOGIN_LOCKED_OUT = "user.login_locked_out"
         OPERATIONS_SWITCHED = "operations.switched"

@@ -3,12 +3,14 @@
 from datetime import timedelta
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from predictions import services
 from predictions.models import ApiKey
+from reviews.models import AuditEvent
 from tests.predictions.helpers import PREDICT_URL, detail_url, post_json
 
 ACTIVE_URL = "/api/v1/models/active/"
@@ -111,3 +113,67 @@ def test_a_key_gets_404_for_another_keys_prediction(active_model, api_client, ot
 
     assert other_api_client.get(detail_url("order-1")).status_code == 404
     assert api_client.get(detail_url("order-1")).status_code == 200
+
+
+def test_create_api_key_sets_a_rate_limit(db):
+    call_command("create_api_key", "payments", "--rate-limit", "20000/min", stdout=StringIO())
+
+    assert ApiKey.objects.get(name="payments").rate_limit == "20000/min"
+
+
+def test_create_api_key_refuses_a_malformed_rate_limit(db):
+    with pytest.raises(CommandError, match="rate_limit"):
+        call_command("create_api_key", "payments", "--rate-limit", "lots", stdout=StringIO())
+
+    assert not ApiKey.objects.exists()
+
+
+def test_changing_a_key_in_the_admin_is_audited_with_its_secret_masked(db, client, make_user):
+    api_key, _ = services.api_key_create(name="checkout")
+    client.force_login(make_user("admin"))
+
+    response = client.post(
+        f"/admin/predictions/apikey/{api_key.pk}/change/",
+        {
+            "name": "checkout",
+            "rate_limit": "20000/min",
+            "callback_url": "https://checkout.example/hooks",
+            "callback_secret": "s3cret-value",
+        },
+    )
+
+    assert response.status_code == 302
+    api_key.refresh_from_db()
+    assert api_key.rate_limit == "20000/min"
+    event = AuditEvent.objects.get(action=AuditEvent.Action.API_KEY_CHANGED)
+    assert event.actor == "user:admin"
+    assert event.before == {"rate_limit": "", "callback_url": "", "callback_secret": ""}
+    assert event.after == {
+        "rate_limit": "20000/min",
+        "callback_url": "https://checkout.example/hooks",
+        "callback_secret": "(set)",
+    }
+    assert "s3cret-value" not in str(event.after)
+
+
+def test_the_admin_refuses_a_malformed_rate_limit(db, client, make_user):
+    api_key, _ = services.api_key_create(name="checkout")
+    client.force_login(make_user("admin"))
+
+    response = client.post(
+        f"/admin/predictions/apikey/{api_key.pk}/change/", {"name": "checkout", "rate_limit": "fast"}
+    )
+
+    assert response.status_code == 200
+    assert "is not a rate" in response.content.decode()
+    api_key.refresh_from_db()
+    assert api_key.rate_limit == ""
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.API_KEY_CHANGED).exists()
+
+
+def test_a_change_that_changes_nothing_records_nothing(db):
+    api_key, _ = services.api_key_create(name="checkout", rate_limit="10/min")
+
+    services.api_key_update(api_key=api_key, actor="user:admin", rate_limit="10/min")
+
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.API_KEY_CHANGED).exists()

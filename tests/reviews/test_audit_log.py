@@ -106,15 +106,15 @@ def test_a_refused_batch_writes_no_event(active_model, api_client, transactions)
 def test_a_prediction_that_fails_after_its_event_leaves_no_event(active_model, features, monkeypatch):
     # The event and the prediction share one transaction: when the change fails after the
     # event was written, the event goes with it.
-    real_record = prediction_services.audit_events_record
+    real_insert = prediction_services.scored_rows_insert
     events_before = AuditEvent.objects.count()
 
-    def record_then_fail(**kwargs):
-        real_record(**kwargs)
+    def insert_then_fail(**kwargs):
+        real_insert(**kwargs)
         assert AuditEvent.objects.count() == events_before + 1
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(prediction_services, "audit_events_record", record_then_fail)
+    monkeypatch.setattr(prediction_services, "scored_rows_insert", insert_then_fail)
 
     with pytest.raises(RuntimeError):
         prediction_services.prediction_create(api_key=None, request_id="order-1", features=features)
@@ -412,6 +412,8 @@ def test_creating_rotating_and_revoking_a_key_write_one_event_each(db):
         "name": "shop",
         "prefix": first_prefix,
         "callback_url": "https://shop.example/hooks",
+        "expires_at": None,
+        "rate_limit": "",
     }
     assert events[1].after["prefix"] == api_key.prefix != first_prefix
     # The secret itself never reaches the log, not even hashed.

@@ -67,7 +67,53 @@ def test_it_throttles_unauthenticated_requests_per_ip(settings, active_model):
     assert "Retry-After" in anonymous.get(URL).headers
 
 
+def test_a_key_with_its_own_rate_is_limited_by_it(settings, active_model):
+    settings.API_RATE_LIMIT = "1000/min"
+    _, secret = services.api_key_create(name="trial", rate_limit="2/min")
+    client = _client(secret)
+
+    statuses = [client.get(URL).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+
+
+def test_a_key_with_its_own_rate_may_exceed_the_default(settings, active_model):
+    settings.API_RATE_LIMIT = "2/min"
+    _, secret = services.api_key_create(name="checkout", rate_limit="5/min")
+    client = _client(secret)
+
+    statuses = [client.get(URL).status_code for _ in range(6)]
+
+    assert statuses == [200] * 5 + [429]
+
+
+def test_the_retry_after_is_the_rest_of_the_window(settings, active_model, api_key_and_secret):
+    settings.API_RATE_LIMIT = "1/hour"
+    client = _client(api_key_and_secret[1])
+    client.get(URL)
+
+    response = client.get(URL)
+
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 3600
+
+
+def test_a_session_user_is_not_counted_but_a_locked_out_ip_is_refused(
+    settings, active_model, client, make_user
+):
+    settings.ANON_RATE_LIMIT = "2/min"
+    client.force_login(make_user("auditor"))
+    assert all(client.get(URL, REMOTE_ADDR="192.0.2.4").status_code == 200 for _ in range(5))
+
+    for _ in range(2):
+        _client("guess", ip="192.0.2.4").get(URL)
+
+    assert client.get(URL, REMOTE_ADDR="192.0.2.4").status_code == 429
+
+
 def test_the_default_limits_are_high_enough_for_a_busy_client():
+    from predictions.rates import parse_rate
     from reviewapp import settings as module
 
-    assert module.API_RATE_LIMIT == "6000/min"
+    default = parse_rate(module.API_RATE_LIMIT)
+    assert default.requests / default.seconds >= 1000  # the throughput one deployment serves

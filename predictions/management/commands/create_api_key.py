@@ -5,7 +5,6 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from predictions import services
-from predictions.models import ApiKey
 from reviews.audit import cli_actor
 
 
@@ -17,15 +16,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--expires-in-days", type=int, default=None, help="Refuse the key after this many days"
         )
+        parser.add_argument(
+            "--rate-limit", default="", help="e.g. 20000/min; default: the API_RATE_LIMIT setting"
+        )
 
-    def handle(self, *args, name, expires_in_days, **options):
+    def handle(self, *args, name, expires_in_days, rate_limit, **options):
         if expires_in_days is not None and expires_in_days < 1:
             raise CommandError("--expires-in-days must be at least 1")
+        expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
         try:
-            api_key, secret = services.api_key_create(name=name, actor=cli_actor())
+            _, secret = services.api_key_create(
+                name=name, expires_at=expires_at, rate_limit=rate_limit, actor=cli_actor()
+            )
         except IntegrityError:
             raise CommandError(f"an API key named {name!r} already exists") from None
-        if expires_in_days is not None:
-            expires_at = timezone.now() + timedelta(days=expires_in_days)
-            ApiKey.objects.filter(pk=api_key.pk).update(expires_at=expires_at)
+        except services.InvalidInput as error:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in error.errors.items())) from None
         self.stdout.write(secret)
