@@ -6,6 +6,7 @@ Pure: numbers in, coordinates out. The templates draw rectangles and lines at th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 600, 200
@@ -152,4 +153,81 @@ def drift_bars(rows: list[tuple[str, float, str]], *, warning: float, alert: flo
         ],
         "warning_at": percent(warning),
         "alert_at": percent(alert),
+    }
+
+
+@dataclass(frozen=True)
+class Line:
+    css: str
+    runs: list[str]  # `points` of one polyline per run of consecutive values; a gap ends a run
+    dots: list[tuple[float, float]]  # values with no neighbour, which a polyline would not show
+
+
+@dataclass(frozen=True)
+class Slot:
+    x: float
+    width: float
+    title: str  # the tooltip over the whole height of the slot, all series at once
+
+
+def log_line_chart(
+    *,
+    series: list[tuple[str, list[float | None]]],
+    titles: list[str],
+    x_ticks: list[tuple[float, str]],
+    y_label: Callable[[float], str],
+    limits: list[tuple[float, str]] = (),
+    bottom: float = 1.0,
+) -> dict:
+    """Lines over slots on a log10 scale from `bottom` to the decade above the highest value.
+
+    None is a gap in the line. `limits` are horizontal lines (an alert threshold), kept within
+    the scale so they are always in sight. Ticks at x are fractions of the plot's width.
+    """
+    values = [v for _, line in series for v in line if v is not None] + [value for value, _ in limits]
+    highest = max([bottom, *values])
+    top = 10 ** max(math.ceil(math.log10(highest)), round(math.log10(bottom)) + 1)
+    span = math.log10(top) - math.log10(bottom)
+    slots = max((len(line) for _, line in series), default=0)
+    slot = PLOT_WIDTH / max(slots, 1)
+
+    def y(value: float) -> float:
+        fraction = (math.log10(max(value, bottom)) - math.log10(bottom)) / span
+        return round(TOP + PLOT_HEIGHT * (1 - fraction), 2)
+
+    def x(index: int) -> float:
+        return round(LEFT + slot * (index + 0.5), 2)
+
+    lines = []
+    for css, line in series:
+        runs, dots, run = [], [], []
+        for index, value in enumerate([*line, None]):
+            if value is not None:
+                run.append((x(index), y(value)))
+                continue
+            if len(run) == 1:
+                dots.append(run[0])
+            elif run:
+                runs.append(" ".join(f"{px},{py}" for px, py in run))
+            run = []
+        lines.append(Line(css, runs, dots))
+    decades = range(round(math.log10(bottom)), round(math.log10(top)) + 1)
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "lines": lines,
+        "slots": [
+            Slot(round(LEFT + index * slot, 2), round(slot, 2), title) for index, title in enumerate(titles)
+        ],
+        "x_ticks": [Tick(round(LEFT + PLOT_WIDTH * fraction, 2), text) for fraction, text in x_ticks],
+        "y_ticks": [Tick(y(10.0**power), y_label(10.0**power)) for power in decades],
+        "limits": [Tick(y(value), text) for value, text in limits],
+        "plot": {
+            "left": LEFT,
+            "right": LEFT + PLOT_WIDTH,
+            "top": TOP,
+            "bottom": TOP + PLOT_HEIGHT,
+            "height": PLOT_HEIGHT,
+        },
+        "label_y": HEIGHT - 8,
     }

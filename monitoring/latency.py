@@ -1,16 +1,15 @@
-"""Request latency since the web processes started, read from the histograms they keep.
+"""Request-latency histograms as the web processes keep them, and quantiles estimated from them.
 
-Latency is not stored in the database; over time it lives in Prometheus. This gives the
-monitoring page the same figures without it: every gunicorn worker's histogram summed
-(multiprocess mode) or this process's alone (runserver), and quantiles estimated within
-buckets the way PromQL's histogram_quantile does.
+Every gunicorn worker's histogram is summed (multiprocess mode), or under runserver this
+process's alone. The recorder (monitoring/recorder.py) stores them once a minute; the page
+reads the stored ones (monitoring/latency_history.py), so it needs neither Prometheus nor
+the process that counted.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -21,18 +20,15 @@ HISTOGRAM = "reviewapp_http_request_duration_seconds"
 # Probes answer every few seconds and fast; they would crowd out the routes people use.
 PROBES = frozenset({"healthz", "readyz", "metrics"})
 
-
-@dataclass(frozen=True)
-class RouteLatency:
-    route: str
-    count: int
-    p50: float | None
-    p95: float | None
-    p99: float | None
+# "METHOD route" -> {"buckets": cumulative counts at each bound then +Inf, "sum": seconds}
+Histograms = dict[str, dict]
 
 
 def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
-    """The q-quantile from cumulative (upper bound, count) buckets, ending with +Inf."""
+    """The q-quantile from cumulative (upper bound, count) buckets, ending with +Inf.
+
+    Interpolated within the bucket that holds it, the way PromQL's histogram_quantile does.
+    """
     total = buckets[-1][1] if buckets else 0
     if total <= 0:
         return None
@@ -57,27 +53,34 @@ def _process_histograms():
     return REGISTRY.collect()
 
 
-def route_latencies(*, limit: int = 8) -> list[RouteLatency]:
-    """The busiest routes' request count and p50/p95/p99 in seconds, busiest first."""
-    by_route: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+def current_histograms() -> tuple[list[float], Histograms]:
+    """The finite bucket bounds and every route's cumulative histogram, probes left out.
+
+    Counted since the web processes started. Only series with requests are listed.
+    """
+    counts: dict[str, dict[float, float]] = defaultdict(dict)
+    sums: dict[str, float] = {}
     for family in _process_histograms():
         if family.name != HISTOGRAM:
             continue
         for sample in family.samples:
             route = sample.labels.get("route", "")
-            if sample.name.endswith("_bucket") and route not in PROBES:
-                by_route[route][float(sample.labels["le"])] += sample.value  # summed over methods
-    rows = []
-    for route, counts in by_route.items():
-        buckets = sorted(counts.items())
-        rows.append(
-            RouteLatency(
-                route=route,
-                count=int(buckets[-1][1]),
-                p50=histogram_quantile(0.5, buckets),
-                p95=histogram_quantile(0.95, buckets),
-                p99=histogram_quantile(0.99, buckets),
-            )
-        )
-    rows = [row for row in rows if row.count]
-    return sorted(rows, key=lambda row: -row.count)[:limit]
+            if route in PROBES:
+                continue
+            key = f"{sample.labels.get('method', '')} {route}"
+            if sample.name.endswith("_bucket"):
+                counts[key][float(sample.labels["le"])] = sample.value
+            elif sample.name.endswith("_sum"):
+                sums[key] = sample.value
+    bounds: list[float] = []
+    histograms: Histograms = {}
+    for key, by_bound in counts.items():
+        ordered = sorted(by_bound.items())
+        if not ordered or ordered[-1][1] <= 0:
+            continue
+        bounds = [upper for upper, _ in ordered if not math.isinf(upper)]
+        histograms[key] = {
+            "buckets": [int(count) for _, count in ordered],
+            "sum": round(sums.get(key, 0.0), 6),
+        }
+    return bounds, histograms

@@ -84,3 +84,34 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"heartbeat from {self.hostname or 'a worker'} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class LatencySnapshot(models.Model):
+    """One web server's request-latency histograms as read at one minute.
+
+    Cumulative since that server's processes started, like a Prometheus scrape; the page
+    turns consecutive snapshots into per-interval counts and percentiles. Written once a
+    minute by every web server (monitoring/recorder.py), deleted after LATENCY_RETENTION.
+    """
+
+    source = models.CharField(
+        max_length=255, help_text="The web server: its host and its metrics directory or process"
+    )
+    taken_at = models.DateTimeField(db_index=True, help_text="The minute the histograms were read")
+    requests = models.PositiveBigIntegerField(
+        help_text="Requests counted in every series; lower than the previous snapshot's after a restart"
+    )
+    bounds = models.JSONField(default=list, help_text="Upper bounds of the buckets in seconds, +Inf left out")
+    histograms = models.JSONField(
+        default=dict,
+        help_text='{"METHOD route": {"buckets": cumulative counts per bound then +Inf, "sum": seconds}}',
+    )
+
+    class Meta:
+        constraints = [
+            # Every process of a server tries each minute; the first one's row stands.
+            models.UniqueConstraint(fields=["source", "taken_at"], name="one_latency_snapshot_per_minute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"latency of {self.source} at {self.taken_at:%Y-%m-%d %H:%M}"

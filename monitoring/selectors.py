@@ -1,4 +1,4 @@
-"""Reads: the latest drift report, the worker heartbeat, the monitoring page's aggregates.
+"""Reads: the latest drift report, the worker heartbeat, the monitoring page's aggregates and latency.
 
 Every figure on the page comes from a handful of aggregate queries whose number does not
 grow with the data: one per table, never one per row.
@@ -15,7 +15,8 @@ from django.db.models import Count, Min, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from monitoring.models import DriftReport, WorkerHeartbeat
+from monitoring import latency_history
+from monitoring.models import DriftReport, LatencySnapshot, WorkerHeartbeat
 from predictions.models import ModelVersion, Prediction
 from reviews.models import Decision, ReviewItem
 
@@ -175,3 +176,93 @@ def decision_stats(*, since: datetime) -> DecisionStats:
         recent_overridden=Count("pk", filter=recent & overridden),
     )
     return DecisionStats(**row)
+
+
+# --- request latency over time ----------------------------------------------------------
+
+# The series the ScoringLatencyHigh alert watches: one transaction per request. Batches of
+# 1,000 explained rows are slower by design and are shown per route instead.
+SCORING = "POST api-prediction-list"
+LATENCY_STEP = timedelta(minutes=15)
+# Snapshots just before the window are the baselines of its first interval.
+LATENCY_BASELINE = timedelta(minutes=10)
+# A recorder writes every minute: a server silent for longer has stopped or lost the database.
+RECORDER_STALE = timedelta(minutes=3)
+
+
+@dataclass(frozen=True)
+class LatencyInterval:
+    start: datetime
+    end: datetime
+    latency: latency_history.Latency
+
+
+@dataclass(frozen=True)
+class RouteLatency:
+    key: str  # "METHOD route"
+    latency: latency_history.Latency
+
+
+@dataclass(frozen=True)
+class LatencyOverTime:
+    scoring: list[LatencyInterval]  # oldest first, empty intervals included
+    routes: list[RouteLatency]  # over the whole window, busiest first
+    last_recorded: datetime | None
+    servers: int  # web servers that recorded within RECORDER_STALE
+    now: datetime
+
+    @property
+    def recorder_stale(self) -> bool:
+        return self.last_recorded is not None and self.now - self.last_recorded > RECORDER_STALE
+
+
+def request_latency_over_time(
+    *, now: datetime, hours: int = 24, step: timedelta = LATENCY_STEP, routes: int = 8
+) -> LatencyOverTime:
+    """Scoring latency per `step` over the last `hours`, and each route's over the window.
+
+    Two queries whatever the traffic: every snapshot's cheap columns, then the histograms of
+    only those whose differences make up the intervals (about one per interval and server).
+    """
+    end = _ceil(now, step)
+    start = end - timedelta(hours=hours)
+    intervals = round(timedelta(hours=hours) / step)
+    headers, snapshots = _latency_snapshots(start=start, step=step)
+    history = latency_history.history(snapshots, start=start, step=step, intervals=intervals)
+    by_route = [RouteLatency(key, history.latency(key)) for key in history.window]
+    return LatencyOverTime(
+        scoring=[
+            LatencyInterval(start + i * step, start + (i + 1) * step, history.latency(SCORING, i))
+            for i in range(intervals)
+        ],
+        routes=sorted(by_route, key=lambda row: -row.latency.count)[:routes],
+        last_recorded=max((s.taken_at for s in headers), default=None),
+        servers=len({s.source for s in headers if s.taken_at >= now - RECORDER_STALE}),
+        now=now,
+    )
+
+
+def _latency_snapshots(
+    *, start: datetime, step: timedelta
+) -> tuple[list[latency_history.Snapshot], list[latency_history.Snapshot]]:
+    """Every snapshot since just before `start` without its histograms, then the needed ones with."""
+    headers = [
+        latency_history.Snapshot(source=source, taken_at=taken_at, requests=requests, pk=pk)
+        for pk, source, taken_at, requests in LatencySnapshot.objects.filter(
+            taken_at__gt=start - LATENCY_BASELINE
+        ).values_list("pk", "source", "taken_at", "requests")
+    ]
+    needed = [s.pk for s in latency_history.snapshots_needed(headers, start=start, step=step)]
+    if not needed:
+        return headers, []
+    full = LatencySnapshot.objects.filter(pk__in=needed).values_list(
+        "source", "taken_at", "requests", "bounds", "histograms"
+    )
+    return headers, [latency_history.Snapshot(*row) for row in full]
+
+
+def _ceil(moment: datetime, step: timedelta) -> datetime:
+    """The first multiple of `step` since the epoch at or after `moment` (UTC-aligned)."""
+    epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    steps = -(-(moment - epoch) // step)
+    return epoch + steps * step

@@ -1,4 +1,4 @@
-"""Writes: drift reports, operational switches."""
+"""Writes: drift reports, operational switches, liveness and latency snapshots."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring import drift, switches
-from monitoring.models import DriftReport, FeatureDrift, OperationalSettings, WorkerHeartbeat
+from monitoring import drift, latency, switches
+from monitoring.models import (
+    DriftReport,
+    FeatureDrift,
+    LatencySnapshot,
+    OperationalSettings,
+    WorkerHeartbeat,
+)
 from predictions.models import ModelVersion, Prediction
 from predictions.registry import NoActiveModel
 from reviews.audit import audit_event_record
@@ -21,6 +27,8 @@ logger = logging.getLogger(__name__)
 # The newest this many predictions of a window are compared: the index settles long before,
 # and a busy day must not load millions of rows into one worker.
 DRIFT_MAX_SAMPLES = 50_000
+# A week of history to compare today with; the page shows 24 hours, Prometheus keeps longer.
+LATENCY_RETENTION = timedelta(days=7)
 
 
 class TooFewSamples(Exception):
@@ -141,3 +149,36 @@ def review_all_predictions_set(*, on: bool, actor: str) -> OperationalSettings:
 
 def worker_heartbeat_record(*, hostname: str) -> None:
     WorkerHeartbeat.objects.update_or_create(pk=1, defaults={"seen_at": timezone.now(), "hostname": hostname})
+
+
+# --- request latency --------------------------------------------------------------------
+
+
+def latency_snapshot_record(*, source: str, now: datetime | None = None) -> LatencySnapshot | None:
+    """Store this web server's cumulative latency histograms for the current minute, once.
+
+    Every process of the server calls it each minute: the first one writes (the row is unique
+    per server and minute), the others stop at one indexed lookup. None when it was written
+    already.
+    """
+    taken_at = (now or timezone.now()).replace(second=0, microsecond=0)
+    if LatencySnapshot.objects.filter(source=source, taken_at=taken_at).exists():
+        return None
+    bounds, histograms = latency.current_histograms()
+    snapshot = LatencySnapshot(
+        source=source,
+        taken_at=taken_at,
+        requests=sum(histogram["buckets"][-1] for histogram in histograms.values()),
+        bounds=bounds,
+        histograms=histograms,
+    )
+    # A process of the same server may have written the minute since the lookup: its row stands.
+    LatencySnapshot.objects.bulk_create([snapshot], ignore_conflicts=True)
+    return snapshot
+
+
+def latency_snapshots_prune(*, now: datetime | None = None) -> int:
+    """Delete snapshots older than LATENCY_RETENTION; how many went."""
+    cutoff = (now or timezone.now()) - LATENCY_RETENTION
+    deleted, _ = LatencySnapshot.objects.filter(taken_at__lt=cutoff).delete()
+    return deleted

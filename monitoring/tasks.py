@@ -24,3 +24,9 @@ def compute_drift() -> int | None:
 def heartbeat(self) -> None:
     """Every minute from beat; a stale heartbeat means beat, the broker or every worker is down."""
     services.worker_heartbeat_record(hostname=self.request.hostname or "")
+
+
+@shared_task(time_limit=120, soft_time_limit=100, expires=3000)
+def prune_latency_snapshots() -> int:
+    """Hourly from beat: the web servers write a snapshot a minute each; keep LATENCY_RETENTION of them."""
+    return services.latency_snapshots_prune()

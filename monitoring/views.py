@@ -10,12 +10,15 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from monitoring import charts, latency, selectors, switches
+from monitoring import charts, selectors, services, switches
+from monitoring.templatetags.monitoring import milliseconds
 from reviewapp.roles import ADMIN, ANALYST, AUDITOR, role_required
 
 WINDOW = timedelta(hours=24)
 # A heartbeat is sent every minute; three missed ones mean beat, the broker or the workers are down.
 HEARTBEAT_STALE = timedelta(minutes=3)
+# The ScoringLatencyHigh alert's line (deploy/alerts.yml).
+LATENCY_ALERT_SECONDS = 0.2
 METRIC_LABELS = {
     "roc_auc": ("ROC AUC", "{:.3f}"),
     "pr_auc": ("PR AUC", "{:.3f}"),
@@ -39,6 +42,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     stats = selectors.prediction_stats(since=now - WINDOW)
     report = selectors.drift_report_latest()
     heartbeat = selectors.worker_heartbeat()
+    latency = selectors.request_latency_over_time(now=now)
     context = {
         "title": "Monitoring",
         "now": now,
@@ -54,7 +58,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         "decisions": selectors.decision_stats(since=now - WINDOW),
         "report": report,
         "drift": _drift(report),
-        "latencies": latency.route_latencies(),
+        "latency": latency,
+        "latency_chart": _latency_chart(latency.scoring),
+        "latency_alert": LATENCY_ALERT_SECONDS,
+        "latency_retention_days": services.LATENCY_RETENTION.days,
+        "scoring_key": selectors.SCORING,
         "review_all": switches.review_everything(),
         "review_all_forced": settings.REVIEW_ALL_PREDICTIONS,
         "heartbeat": heartbeat,
@@ -76,6 +84,40 @@ def _volume_chart(volume: list[selectors.HourVolume]) -> dict:
             for index, v in enumerate(volume)
             if index % 3 == 0
         ],
+    )
+
+
+def _latency_chart(intervals: list[selectors.LatencyInterval]) -> dict | None:
+    if not any(interval.latency.count for interval in intervals):
+        return None
+    count = len(intervals)
+
+    def ms(seconds: float | None) -> float | None:
+        return None if seconds is None else seconds * 1000
+
+    return charts.log_line_chart(
+        series=[
+            (q, [ms(getattr(interval.latency, q)) for interval in intervals]) for q in ("p50", "p95", "p99")
+        ],
+        titles=[_interval_title(interval) for interval in intervals],
+        x_ticks=[
+            (index / count, f"{timezone.localtime(interval.start):%H:%M}")
+            for index, interval in enumerate(intervals)
+            if index % 12 == 0
+        ],
+        y_label=lambda value: f"{value / 1000:g} s" if value >= 1000 else f"{value:g} ms",
+        limits=[(LATENCY_ALERT_SECONDS * 1000, f"alert: p99 above {LATENCY_ALERT_SECONDS * 1000:g} ms")],
+    )
+
+
+def _interval_title(interval: selectors.LatencyInterval) -> str:
+    span = f"{timezone.localtime(interval.start):%H:%M}\u2013{timezone.localtime(interval.end):%H:%M}"
+    latency = interval.latency
+    if not latency.count:
+        return f"{span}: no scoring requests"
+    return (
+        f"{span}: {latency.count:,} scoring requests, p50 {milliseconds(latency.p50)}, "
+        f"p95 {milliseconds(latency.p95)}, p99 {milliseconds(latency.p99)}"
     )
 
 

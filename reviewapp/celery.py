@@ -62,6 +62,12 @@ app.conf.update(
             "task": "monitoring.tasks.heartbeat",
             "schedule": crontab(minute="*"),
         },
+        # The web servers record latency themselves (monitoring/recorder.py): a worker cannot
+        # read their histograms. Beat only keeps the table to its retention.
+        "prune-latency-snapshots": {
+            "task": "monitoring.tasks.prune_latency_snapshots",
+            "schedule": crontab(minute="7"),
+        },
     },
 )
 app.autodiscover_tasks()

@@ -30,7 +30,11 @@ def duration(value: timedelta | None) -> str:
 
 @register.filter
 def milliseconds(seconds: float | None) -> str:
-    return NOTHING if seconds is None else f"{seconds * 1000:,.0f} ms"
+    """0.0123 → "12 ms"; below 10 ms one decimal, where a scoring request often sits: "2.5 ms"."""
+    if seconds is None:
+        return NOTHING
+    ms = seconds * 1000
+    return f"{ms:.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
 
 
 @register.filter

@@ -13,6 +13,7 @@ from predictions.models import Prediction
 from reviews import selectors as review_selectors
 from reviews import services as review_services
 from reviews.models import Decision, ReviewItem
+from tests.monitoring.factories import BATCH, SCORING, snapshot_store
 from tests.reviews.factories import routed_items
 
 URL = "/monitoring/"
@@ -214,6 +215,66 @@ def test_a_log_scale_keeps_small_bins_visible():
 @pytest.mark.parametrize(("value", "ceiling"), [(0, 1), (1, 1), (7, 8), (11, 12), (280, 300), (2450, 2500)])
 def test_axis_tops_are_round_numbers(value, ceiling):
     assert charts.nice_ceiling(value) == ceiling
+
+
+# --- latency over time ------------------------------------------------------------------
+
+
+def test_it_draws_scoring_latency_over_time_and_lists_routes_from_stored_snapshots(
+    monitor_client, active_model
+):
+    now = timezone.now()
+    fast, slow = [0.02] * 50 + [0.04] * 45, [0.25] * 5
+    snapshot_store("web-1", now - timedelta(hours=2), {})
+    snapshot_store("web-1", now - timedelta(minutes=1), {SCORING: fast + slow, BATCH: [1.2] * 3})
+    snapshot_store("web-2", now - timedelta(minutes=2), {SCORING: [0.02] * 7})
+    snapshot_store("web-2", now - timedelta(minutes=1), {SCORING: [0.02] * 7})  # nothing new
+
+    page = monitor_client.get(URL).content.decode()
+
+    assert '<svg class="chart" viewBox="0 0 600 200" role="img" aria-labelledby="latency-title">' in page
+    assert page.count('<rect class="slot"') == 96  # 15-minute intervals over 24 hours
+    # The 100 new requests of web-1: p50 25 ms, p95 50 ms, p99 interpolated in (200, 300] ms.
+    assert ": 100 scoring requests, p50 25 ms, p95 50 ms, p99 280 ms</title>" in page
+    assert "alert: p99 above 200 ms" in page
+    assert "(2 recording now, last 1 min ago)" in page
+    assert (
+        '<tr><td><code>POST api-prediction-list</code></td><td class="num">100</td>\n'
+        '        <td class="num">25 ms</td><td class="num">50 ms</td>\n'
+        '        <td class="num bad">280 ms</td></tr>'
+    ) in page
+    assert '<code>POST api-prediction-batch</code></td><td class="num">3</td>' in page
+
+
+def test_before_anything_is_recorded_it_says_how_latency_history_builds_up(monitor_client, active_model):
+    page = monitor_client.get(URL).content.decode()
+
+    assert "Nothing recorded yet: each web server stores its latency histograms once a minute" in page
+    assert 'aria-labelledby="latency-title"' not in page
+
+
+def test_when_no_web_server_has_recorded_for_minutes_it_warns(monitor_client, active_model):
+    snapshot_store("web-1", timezone.now() - timedelta(minutes=40), {SCORING: [0.02]})
+    snapshot_store("web-1", timezone.now() - timedelta(minutes=30), {SCORING: [0.02] * 2})
+
+    page = monitor_client.get(URL).content.decode()
+
+    assert "No web server has recorded latency for 30 min" in page
+    assert "(0 recording now, last 30 min ago)" in page
+
+
+def test_latency_over_time_costs_two_queries_however_many_snapshots(db):
+    now = timezone.now()
+    for minute in range(180, 0, -1):  # three hours of one server, 1 request a minute
+        snapshot_store("web-1", now - timedelta(minutes=minute), {SCORING: [0.02] * (180 - minute)})
+
+    with CaptureQueriesContext(connection) as queries:
+        result = selectors.request_latency_over_time(now=now)
+
+    assert len(queries) == 2  # cheap columns of all, then histograms of about one per interval
+    assert sum(interval.latency.count for interval in result.scoring) == 179  # the first is a baseline
+    assert [row.key for row in result.routes] == [SCORING]
+    assert result.servers == 1
 
 
 def test_latency_quantiles_are_interpolated_within_buckets():
