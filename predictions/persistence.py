@@ -2,8 +2,8 @@
 
 Each prediction is three rows: the prediction, its explanation and its `prediction.created`
 audit event, written in the caller's transaction. On PostgreSQL the three go in one prepared
-statement whatever the number of rows: columns travel as arrays with server-side binding, so
-psycopg does no quoting and the server plans the statement once per connection. Through the
+statement, committed on its own: one row's values as parameters, many rows' as binary arrays
+(nothing to quote), bound on the server and planned once per connection. Through the
 ORM the same write costs about 2 ms of Python per request and three round trips
 (bench/README.md). Other databases (the SQLite demo) take the ORM path.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 
 from predictions.models import Explanation, Prediction
 from reviews.audit import Event, audit_events_record, audit_link_after_commit, canonical
@@ -107,14 +107,19 @@ _INSERT_ONE = _INSERT_FROM_INCOMING.format(incoming=_INCOMING_ONE)
 
 
 def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
-    """Insert the rows with their explanations and audit events; sets each prediction's pk.
+    """Insert the rows with their explanations and audit events, all or none; sets the pks.
 
-    Runs inside the caller's transaction. A request_id already stored raises IntegrityError.
+    A request_id already stored raises IntegrityError and leaves the caller's transaction usable.
     """
-    if connection.vendor == "postgresql":
-        _insert_postgresql(rows, explainer, shap_version)
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            _insert_orm(rows, explainer, shap_version)
+    elif connection.in_atomic_block:
+        with transaction.atomic():  # a savepoint, so a duplicate does not abort the caller's work
+            _insert_postgresql(rows, explainer, shap_version)
     else:
-        _insert_orm(rows, explainer, shap_version)
+        # One statement in autocommit is its own transaction: no BEGIN and COMMIT round trips.
+        _insert_postgresql(rows, explainer, shap_version)
 
 
 def _insert_postgresql(rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
@@ -131,6 +136,8 @@ def _insert_postgresql(rows: list[ScoredRow], explainer: str, shap_version: str)
         sql, params = _INSERT_ONE, [column[0] for column in columns] + constants
     else:
         sql, params = _INSERT_MANY, columns + constants
+    # As Django's own cursors do: a connection that died since the last request is replaced.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     # Django's cursors bind on the client; this one binds on the server and prepares.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:

@@ -244,14 +244,14 @@ def _insert_scored(active, api_key, candidates: list[_Candidate], actor: str) ->
         )
         for candidate, result in zip(candidates, scored, strict=True)
     ]
-    with transaction.atomic():
-        scored_rows_insert(
-            rows=rows, explainer=active.scorer.explainer_name, shap_version=active.scorer.shap_version
-        )
-        created = [row.prediction for row in rows]
-        to_route = [p.pk for p in created if p.routing == Prediction.Routing.REVIEW]
-        if to_route:
-            transaction.on_commit(lambda: enqueue_routing(prediction_ids=to_route))
+    # Atomic by itself; routing waits for the commit (at once when the caller holds no transaction).
+    scored_rows_insert(
+        rows=rows, explainer=active.scorer.explainer_name, shap_version=active.scorer.shap_version
+    )
+    created = [row.prediction for row in rows]
+    to_route = [p.pk for p in created if p.routing == Prediction.Routing.REVIEW]
+    if to_route:
+        transaction.on_commit(lambda: enqueue_routing(prediction_ids=to_route))
     metrics.predictions_observe(predictions=created)  # committed: callers hold no transaction
     return created
 

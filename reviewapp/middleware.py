@@ -1,6 +1,8 @@
 import logging
 import time
 
+from csp.constants import HEADER
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import empty
@@ -92,3 +94,22 @@ class BodySizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp for pages; the JSON API gets a fixed policy that forbids everything.
+
+    django-csp builds its header anew for every response (nonces, per-view changes), which
+    cost the scoring endpoint ~0.15 ms a request; a JSON answer needs no sources at all.
+    """
+
+    API_PREFIX = "/api/v1/"
+    API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.path_info.startswith(self.API_PREFIX) and response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            response.headers.setdefault(HEADER, self.API_POLICY)
+            return response
+        return super().process_response(request, response)

@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "reviewapp.middleware.ContentSecurityPolicyMiddleware",
     # Last, as django-axes requires: answers a locked-out login 429.
     "axes.middleware.AxesMiddleware",
 ]

@@ -104,3 +104,18 @@ def test_it_refuses_a_form_post_without_the_csrf_token(make_user, active_model):
     response = client.post(reverse("reviews:next"))
 
     assert response.status_code == 403
+
+
+def test_pages_carry_a_policy_without_inline_scripts(client):
+    policy = client.get(reverse("login")).headers["Content-Security-Policy"]
+
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_json_api_answers_carry_a_policy_that_allows_nothing(api_client, active_model):
+    response = api_client.get("/api/v1/models/active/")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"

@@ -1,0 +1,146 @@
+"""Storing a scored prediction: the prediction, its explanation and its audit event, all or none.
+
+On PostgreSQL the three rows are written by one prepared statement (predictions/persistence.py);
+elsewhere through the ORM. Both must store the same thing.
+"""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from predictions import persistence, services
+from predictions.models import Explanation, Prediction
+from reviews.audit import audit_chain_extend, audit_chain_verify
+from reviews.models import AuditEvent
+
+pytestmark = pytest.mark.usefixtures("active_model")
+
+
+def test_each_prediction_gets_its_explanation_and_one_audit_event(api_key_and_secret, transactions):
+    api_key, _ = api_key_and_secret
+    items = [{"request_id": f"order-{n}", "features": f} for n, f in enumerate(transactions(3))]
+
+    created, _ = services.predictions_create_batch(api_key=api_key, items=items)
+
+    for prediction, item in zip(created, items, strict=True):
+        stored = Prediction.objects.get(pk=prediction.pk)
+        assert stored.request_id == item["request_id"]
+        assert stored.api_key_id == api_key.pk
+        assert stored.features == prediction.features
+        assert stored.reason_codes == prediction.reason_codes
+        explanation = Explanation.objects.get(prediction=stored)
+        assert explanation.explainer == "TreeExplainer"
+        assert set(explanation.values) == set(stored.features)
+        event = AuditEvent.objects.get(action=AuditEvent.Action.PREDICTION_CREATED, object_id=str(stored.pk))
+        assert (event.actor, event.request_id, event.object_type) == (
+            f"api_key:{api_key.name}",
+            stored.request_id,
+            "prediction",
+        )
+        assert event.created_at == stored.created_at
+        assert event.after == {
+            "model_version": stored.model_version.version,
+            "features_digest": stored.features_digest,
+            "score": stored.score,
+            "label": stored.label,
+            "confidence": stored.confidence,
+            "routing": stored.routing,
+        }
+
+
+def test_the_events_link_into_a_chain_that_verifies(features):
+    services.prediction_create(api_key=None, request_id="order-1", features=features)
+
+    audit_chain_extend()
+
+    report = audit_chain_verify()
+    assert report.ok and report.unlinked == 0 and report.checked >= 1
+
+
+def test_a_taken_request_id_stores_nothing_and_leaves_the_callers_transaction_usable(features):
+    services.prediction_create(api_key=None, request_id="order-1", features=features)
+    counts = (Prediction.objects.count(), Explanation.objects.count(), AuditEvent.objects.count())
+
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            _insert_again("order-1", features)
+        # Still usable: a savepoint took the failure, not the transaction.
+        assert Prediction.objects.filter(request_id="order-1").count() == 1
+
+    assert (Prediction.objects.count(), Explanation.objects.count(), AuditEvent.objects.count()) == counts
+
+
+@pytest.mark.postgres
+def test_the_single_statement_stores_what_the_orm_stores(transactions):
+    features = transactions(2)
+    by_statement = _stored(persistence._insert_postgresql, "sql", features)
+    by_orm = _stored(persistence._insert_orm, "orm", features)
+
+    assert connection.vendor == "postgresql"
+    assert by_statement == by_orm
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _insert_again(request_id: str, features: dict) -> None:
+    from predictions import registry
+
+    active = registry.get_active_model()
+    row = _row(active, request_id, features)
+    persistence.scored_rows_insert(rows=[row], explainer="TreeExplainer", shap_version="x")
+
+
+def _row(active, request_id: str, features: dict) -> persistence.ScoredRow:
+    candidate = services._Candidate(request_id, features, services.features_digest(features))
+    result = active.scorer.score([features])[0]
+    prediction = services._prediction_row(active.version, None, candidate, result)
+    return persistence.ScoredRow(
+        prediction=prediction,
+        base_value=result.base_value,
+        contributions=result.contributions,
+        audit_actor="system",
+        audit_after=services._created_event_after(prediction),
+    )
+
+
+def _stored(insert, prefix: str, features: list[dict]) -> list[tuple]:
+    """What one insert path stores for these features, without ids and request IDs."""
+    from predictions import registry
+
+    active = registry.get_active_model()
+    rows = [_row(active, f"{prefix}-{n}", f) for n, f in enumerate(features)]
+    with transaction.atomic():
+        insert(rows, "TreeExplainer", "test")
+    stored = []
+    for row in rows:
+        prediction = Prediction.objects.get(pk=row.prediction.pk)
+        explanation = Explanation.objects.get(prediction=prediction)
+        event = AuditEvent.objects.get(object_type="prediction", object_id=str(prediction.pk))
+        stored.append(
+            (
+                prediction.features,
+                prediction.features_digest,
+                prediction.score,
+                prediction.label,
+                prediction.confidence,
+                prediction.routing,
+                prediction.status,
+                prediction.final_label,
+                prediction.reason_codes,
+                prediction.routing_state,
+                prediction.routing_enqueued_at is None,
+                explanation.base_value,
+                explanation.values,
+                explanation.output,
+                explanation.explainer,
+                explanation.shap_version,
+                event.action,
+                event.actor,
+                event.created_at == prediction.created_at,
+                event.request_id == prediction.request_id,
+                event.before,
+                event.after,
+                event.seq,
+            )
+        )
+    return stored
