@@ -66,7 +66,10 @@ def overview(request: HttpRequest) -> HttpResponse:
         "review_all": switches.review_everything(),
         "review_all_forced": settings.REVIEW_ALL_PREDICTIONS,
         "heartbeat": heartbeat,
-        "heartbeat_stale": heartbeat is None or now - heartbeat.seen_at > HEARTBEAT_STALE,
+        # Without a broker (the demo) tasks run inside the web process: no workers to miss.
+        "tasks_in_process": settings.CELERY_TASK_ALWAYS_EAGER,
+        "heartbeat_stale": not settings.CELERY_TASK_ALWAYS_EAGER
+        and (heartbeat is None or now - heartbeat.seen_at > HEARTBEAT_STALE),
     }
     return render(request, "monitoring/overview.html", context)
 

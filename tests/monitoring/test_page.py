@@ -123,11 +123,26 @@ def test_an_item_past_the_sla_is_flagged(monitor_client, review_model_items):
     assert '<div class="bad"><dt>Past SLA</dt><dd>1</dd>' in page
 
 
-def test_without_a_drift_report_or_heartbeat_it_says_so(monitor_client, active_model):
+def test_without_a_drift_report_or_heartbeat_it_says_so(monitor_client, active_model, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a broker and workers are expected
+
     page = monitor_client.get(URL).content.decode()
 
     assert "No drift report on the active model yet" in page
+    assert '<div class="bad"><dt>Workers</dt>' in page
     assert "none yet" in page
+
+
+def test_without_a_broker_it_says_tasks_run_in_process_not_that_workers_are_down(
+    monitor_client, active_model, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the demo: no REDIS_URL
+
+    page = monitor_client.get(URL).content.decode()
+
+    assert '<div class=""><dt>Workers</dt>' in page
+    assert "tasks run in the web process" in page
+    assert "workers down?" not in page
 
 
 def test_without_an_active_model_it_still_answers(monitor_client):
