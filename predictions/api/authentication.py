@@ -6,6 +6,7 @@ from rest_framework import authentication, exceptions
 
 from predictions import selectors
 from predictions.models import ApiKey
+from reviewapp.demo import DEMO_KEY_NAME, demo_enabled
 
 KEYWORD = "Api-Key"
 # last_used_at is a hint, not a log: write it at most once a minute per key.
@@ -27,6 +28,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if api_key.expires_at is not None and api_key.expires_at <= now:
             raise exceptions.AuthenticationFailed("API key expired.")
+        if api_key.name == DEMO_KEY_NAME and not demo_enabled():
+            raise exceptions.AuthenticationFailed("The demo API key works only in demo mode.")
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now

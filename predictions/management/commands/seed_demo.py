@@ -1,16 +1,14 @@
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from predictions import services, training
 from predictions.models import ApiKey, ModelVersion, Prediction
+from reviewapp.demo import DEMO_GROUP, DEMO_KEY_NAME, demo_enabled
 from reviewapp.roles import ADMIN, ROLES
 from reviews.audit import cli_actor
-
-DEMO_KEY_NAME = "demo"
 
 
 class Command(BaseCommand):
@@ -21,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--training-rows", type=int, default=60_000)
 
     def handle(self, *args, transactions, training_rows, **options):
-        if not (settings.DEMO_MODE and settings.DEBUG):
+        if not demo_enabled():
             raise CommandError(
                 "seed_demo runs only with DEBUG=1 and DEMO_MODE=1: demo users have known roles"
             )
@@ -32,6 +30,7 @@ class Command(BaseCommand):
         self._traffic(api_key, transactions)
 
     def _users(self) -> None:
+        demo, _ = Group.objects.get_or_create(name=DEMO_GROUP)
         for role in ROLES:
             group, _ = Group.objects.get_or_create(name=role)
             if User.objects.filter(username=role).exists():
@@ -40,7 +39,7 @@ class Command(BaseCommand):
             user = User.objects.create_user(
                 role, password=password, is_staff=role == ADMIN, is_superuser=role == ADMIN
             )
-            user.groups.add(group)
+            user.groups.add(group, demo)
             self.stdout.write(self.style.SUCCESS(f"demo user {role:<8} password {password}  (shown once)"))
 
     def _api_key(self) -> ApiKey:

@@ -1,0 +1,34 @@
+"""Demo credentials: created by `seed_demo` for `make run`, refused anywhere else.
+
+Their passwords and key are printed to a terminal, so a database that began as a demo must
+not carry working credentials into a deployment with DEBUG off.
+"""
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+
+from reviewapp.roles import ROLES
+
+DEMO_GROUP = "demo"
+DEMO_KEY_NAME = "demo"
+
+
+def demo_enabled() -> bool:
+    return bool(settings.DEMO_MODE and settings.DEBUG)
+
+
+def is_demo_user(user) -> bool:
+    # seed_demo names its users after the roles: anyone else is spared the query.
+    return user.get_username() in ROLES and user.groups.filter(name=DEMO_GROUP).exists()
+
+
+class DemoAwareModelBackend(ModelBackend):
+    """Django's password backend, except that demo users sign in only in demo mode.
+
+    Also applied to sessions: a demo user's existing session ends once demo mode is off.
+    """
+
+    def user_can_authenticate(self, user) -> bool:
+        if not super().user_can_authenticate(user):
+            return False
+        return demo_enabled() or not is_demo_user(user)
