@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from predictions import persistence
 from predictions import services as prediction_services
 from predictions.models import ApiKey, ModelVersion, Prediction
 from reviews import audit, services, webhooks
@@ -104,17 +105,20 @@ def test_a_refused_batch_writes_no_event(active_model, api_client, transactions)
 
 
 def test_a_prediction_that_fails_after_its_event_leaves_no_event(active_model, features, monkeypatch):
-    # The event and the prediction share one transaction: when the change fails after the
-    # event was written, the event goes with it.
-    real_insert = prediction_services.scored_rows_insert
+    # The event and the prediction are written together (one statement on PostgreSQL, one
+    # transaction elsewhere): when the write fails after the event, the event goes with it.
     events_before = AuditEvent.objects.count()
 
-    def insert_then_fail(**kwargs):
-        real_insert(**kwargs)
-        assert AuditEvent.objects.count() == events_before + 1
-        raise RuntimeError("the database went away")
+    def then_fail(real):
+        def insert(*args):
+            real(*args)
+            assert AuditEvent.objects.count() == events_before + 1
+            raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(prediction_services, "scored_rows_insert", insert_then_fail)
+        return insert
+
+    for name in ("_insert_postgresql", "_insert_orm"):
+        monkeypatch.setattr(persistence, name, then_fail(getattr(persistence, name)))
 
     with pytest.raises(RuntimeError):
         prediction_services.prediction_create(api_key=None, request_id="order-1", features=features)
