@@ -15,11 +15,16 @@ def has_role(user: AbstractBaseUser | AnonymousUser | None, *roles: str) -> bool
         return False
     if user.is_superuser:
         return True
-    names = getattr(user, "_role_names", None)
+    return any(role in group_names(user) for role in roles)
+
+
+def group_names(user: AbstractBaseUser) -> set[str]:
+    """The user's groups, read once per request (the user object lives as long as the request)."""
+    names = getattr(user, "_group_names", None)
     if names is None:
-        names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-        user._role_names = names
-    return any(role in names for role in roles)
+        names = set(user.groups.values_list("name", flat=True))
+        user._group_names = names
+    return names
 
 
 def role_required(*roles: str):
