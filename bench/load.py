@@ -263,7 +263,8 @@ def main() -> None:
     web = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
-            "reviewapp.wsgi",
+            "--config",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{args.port}",
             "--workers",
