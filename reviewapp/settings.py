@@ -151,6 +151,7 @@ AUTHENTICATION_BACKENDS = [
     "reviewapp.demo.DemoAwareModelBackend",
 ]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_CLIENT_IP_CALLABLE = "reviewapp.client_ip.client_ip"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 # Username and IP together: one attacker cannot lock a colleague out from everywhere.
@@ -218,6 +219,10 @@ SPECTACULAR_SETTINGS = {
 # 1,000 requests/s one deployment is sized for, so a busy upstream system is not throttled),
 # and per client IP for unauthenticated or failed requests, so a key cannot be brute-forced.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "60000/min")
+# How many proxies of ours stand in front of gunicorn: the client IP for rate limits and login
+# lockouts is the address the nearest one appended to X-Forwarded-For (reviewapp/client_ip.py).
+# 0: the header is ignored, so a client cannot pick its own address.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 ANON_RATE_LIMIT = env_str("ANON_RATE_LIMIT", "100/min")
 
 # Celery: with no REDIS_URL tasks run in-process, so the demo needs no broker.

@@ -6,7 +6,8 @@ request, which at the default per-key rate meant reading and writing ~50 KB per 
 
 Callers:
 - an API key: `ApiKey.rate_limit`, or `API_RATE_LIMIT` when the key has none;
-- the client IP, for unauthenticated requests and failed authentications (`ANON_RATE_LIMIT`).
+- the client IP (`reviewapp/client_ip.py`), for unauthenticated requests and failed
+  authentications (`ANON_RATE_LIMIT`).
   DRF authenticates before it throttles, so the exception handler counts failed Api-Key
   attempts with `ip_failure_throttled`. An IP over its limit is refused even with a valid key,
   so a guessed key is of no use until the window has passed.
@@ -22,6 +23,7 @@ from rest_framework.throttling import BaseThrottle
 
 from predictions.models import ApiKey
 from predictions.rates import Rate, parse_rate
+from reviewapp.client_ip import client_ip
 
 
 def _window(key: str, rate: Rate, now: float) -> tuple[str, float]:
@@ -66,7 +68,7 @@ class CallerRateThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         now = time.time()
-        ip = self.get_ident(request)
+        ip = client_ip(request)
         ip_counter, ip_left = _ip_counter(ip, now)
         if isinstance(request.auth, ApiKey):
             rate = api_key_rate(request.auth)
@@ -94,7 +96,7 @@ class CallerRateThrottle(BaseThrottle):
 
 def ip_failure_throttled(request, view) -> float | None:
     """Count a failed authentication for the client IP; the seconds to wait once over the limit."""
-    ip = BaseThrottle().get_ident(request)
+    ip = client_ip(request)
     now = time.time()
     counted, _ = _count(f"ip:{ip}", _ip_rate(), now)
     if counted <= _ip_rate().requests:

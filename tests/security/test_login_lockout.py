@@ -45,3 +45,23 @@ def test_a_correct_password_before_the_limit_logs_in(settings, make_user):
 
     assert response.status_code == 302
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_LOCKED_OUT).exists()
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(settings, make_user):
+    settings.AXES_FAILURE_LIMIT = 3
+    make_user("analyst")
+    client = Client()
+    for n in range(3):
+        client.post(
+            reverse("login"),
+            {"username": "analyst", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        )
+
+    response = client.post(
+        reverse("login"),
+        {"username": "analyst", "password": "pw-for-tests-only"},
+        HTTP_X_FORWARDED_FOR="198.51.100.99",
+    )
+
+    assert response.status_code == 429

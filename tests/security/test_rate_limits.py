@@ -117,3 +117,25 @@ def test_the_default_limits_are_high_enough_for_a_busy_client():
 
     default = parse_rate(module.API_RATE_LIMIT)
     assert default.requests / default.seconds >= 1000  # the throughput one deployment serves
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_ip_budget(settings, active_model):
+    settings.ANON_RATE_LIMIT = "2/min"
+    guesser = _client("guess")
+
+    statuses = [guesser.get(URL, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code for n in range(3)]
+
+    assert statuses == [401, 401, 429]
+
+
+def test_behind_a_proxy_the_address_it_appended_is_the_client(settings, active_model):
+    settings.ANON_RATE_LIMIT = "2/min"
+    settings.NUM_PROXIES = 1
+    proxy = "10.0.0.5"
+    first, second = _client("guess", ip=proxy), _client("guess", ip=proxy)
+
+    for _ in range(2):
+        first.get(URL, HTTP_X_FORWARDED_FOR="forged, 203.0.113.10")
+
+    assert first.get(URL, HTTP_X_FORWARDED_FOR="other, 203.0.113.10").status_code == 429
+    assert second.get(URL, HTTP_X_FORWARDED_FOR="203.0.113.11").status_code == 401
