@@ -11,19 +11,36 @@ Callers:
   DRF authenticates before it throttles, so the exception handler counts failed Api-Key
   attempts with `ip_failure_throttled`. An IP over its limit is refused even with a valid key,
   so a guessed key is of no use until the window has passed.
+
+When Redis cannot be reached the limits are not enforced (a warning a minute is logged): a
+fraud decision matters more than a rate limit, and the database still refuses bad requests.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from predictions.models import ApiKey
 from predictions.rates import Rate, parse_rate
 from reviewapp.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
+_CACHE_ERRORS = (RedisError, ConnectionInterrupted, OSError)
+_last_warning = 0.0
+
+
+def _unenforced(error: Exception) -> None:
+    global _last_warning
+    if time.monotonic() - _last_warning > 60:
+        _last_warning = time.monotonic()
+        logger.warning("rate limits not enforced: the cache is unreachable (%s)", error)
 
 
 def _window(key: str, rate: Rate, now: float) -> tuple[str, float]:
@@ -67,6 +84,13 @@ class CallerRateThrottle(BaseThrottle):
         self.retry_after: float | None = None
 
     def allow_request(self, request, view) -> bool:
+        try:
+            return self._allow(request)
+        except _CACHE_ERRORS as error:
+            _unenforced(error)
+            return True
+
+    def _allow(self, request) -> bool:
         now = time.time()
         ip = client_ip(request)
         ip_counter, ip_left = _ip_counter(ip, now)
@@ -98,7 +122,11 @@ def ip_failure_throttled(request, view) -> float | None:
     """Count a failed authentication for the client IP; the seconds to wait once over the limit."""
     ip = client_ip(request)
     now = time.time()
-    counted, _ = _count(f"ip:{ip}", _ip_rate(), now)
+    try:
+        counted, _ = _count(f"ip:{ip}", _ip_rate(), now)
+    except _CACHE_ERRORS as error:
+        _unenforced(error)
+        return None
     if counted <= _ip_rate().requests:
         return None
     return max(_ip_counter(ip, now)[1], 1.0)

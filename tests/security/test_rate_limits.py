@@ -1,5 +1,8 @@
 """Rate limits: per API key, and per client IP for unauthenticated or failed requests."""
 
+import socket
+
+import pytest
 from rest_framework.test import APIClient
 
 from predictions import services
@@ -139,3 +142,34 @@ def test_behind_a_proxy_the_address_it_appended_is_the_client(settings, active_m
 
     assert first.get(URL, HTTP_X_FORWARDED_FOR="other, 203.0.113.10").status_code == 429
     assert second.get(URL, HTTP_X_FORWARDED_FOR="203.0.113.11").status_code == 401
+
+
+@pytest.fixture
+def cache_down(monkeypatch):
+    """The shared cache on a Redis that refuses connections, as when Redis is down."""
+    from django_redis.cache import RedisCache
+
+    from predictions.api import throttling
+
+    with socket.socket() as reserved:
+        reserved.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        port = reserved.getsockname()[1]
+        unreachable = RedisCache(f"redis://127.0.0.1:{port}/0", {"OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1}})
+        monkeypatch.setattr(throttling, "cache", unreachable)
+        monkeypatch.setattr(throttling, "_last_warning", 0.0)
+        yield
+
+
+def test_scoring_goes_on_when_the_rate_limit_cache_is_down(
+    cache_down, active_model, api_client, transactions, caplog
+):
+    response = api_client.post(
+        "/api/v1/predictions/", {"request_id": "order-1", "features": transactions(1)[0]}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert "rate limits not enforced" in caplog.text
+
+
+def test_a_failed_key_still_gets_401_when_the_rate_limit_cache_is_down(cache_down, active_model):
+    assert _client("guess").get(URL).status_code == 401
