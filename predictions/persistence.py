@@ -139,9 +139,10 @@ def _insert_postgresql(rows: list[ScoredRow], explainer: str, shap_version: str)
     # As Django's own cursors do: a connection that died since the last request is replaced.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    # Django's cursors bind on the client; this one binds on the server and prepares.
+    # Django's cursors bind on the client; this one binds on the server and, unless
+    # DATABASE_PREPARED_STATEMENTS is off, prepares the statement on its first use.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
+        cursor.execute(sql, params)
         ids = dict((request_id, pk) for pk, request_id in cursor.fetchall())
     for prediction in predictions:
         prediction.pk = ids[prediction.request_id]

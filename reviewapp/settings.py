@@ -132,6 +132,12 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # /readyz and start-up must fail fast when the database is unreachable, not hang.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # The scoring insert is prepared once per connection (predictions/persistence.py; Django's
+    # own queries bind on the client and never are). Behind PgBouncer in transaction mode
+    # before 1.21, turn it off: prepared statements do not survive a change of server connection.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "prepare_threshold", 1 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, management commands) share the demo file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")

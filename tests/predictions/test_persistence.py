@@ -144,3 +144,16 @@ def _stored(insert, prefix: str, features: list[dict]) -> list[tuple]:
             )
         )
     return stored
+
+
+@pytest.mark.postgres
+def test_the_statement_is_prepared_once_per_connection(transactions):
+    for n, features in enumerate(transactions(3)):
+        services.prediction_create(api_key=None, request_id=f"order-{n}", features=features)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%INSERT INTO predictions_prediction%"],
+        )
+        assert cursor.fetchone()[0] == 1
