@@ -17,8 +17,7 @@ without it builds them again (CREATE INDEX CONCURRENTLY, timed).
 
 "cpu ms" is this process's own CPU per request (p50: Django, DRF or the template); the rest of
 the wall time is PostgreSQL and waiting for a core, which on a shared 2-core machine is most of
-the p95. Searches marked [proposed filter] run with the model-version filter that
-bench/README.md proposes (`proposed_filterset`), patched in for that search only.
+the p95.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/reviewapp_audit_bench"
@@ -568,15 +566,11 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-PROPOSED = " [proposed filter]"
-
-
 def searches(f: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """(name, path, params for run i): the four common searches first, then the others.
 
     Parameters vary between runs (request IDs, windows, reviewers) so no run only re-reads what
-    the one before it cached. Names ending in PROPOSED run with the model-version filter that
-    bench/README.md proposes (see proposed_filterset).
+    the one before it cached.
     """
     api, page = "/api/v1/predictions/", "/audit/"
     last = f["last"]
@@ -593,7 +587,8 @@ def searches(f: dict[str, Any]) -> list[tuple[str, str, Any]]:
             "created_before": iso(last - timedelta(days=i % 5)),
         }
 
-    version_searches = [
+    return [
+        ("request_id", api, lambda i: {"request_id": f["request_ids"][i % len(f["request_ids"])]}),
         ("date range 7 d + model version", api, lambda i: {**week_of(v2_from, i), "model_version": v2}),
         ("date range 30 d + retired version (none)", api, lambda i: {**last_month(i), "model_version": v1}),
         ("model version, all time", api, lambda i: {"model_version": (v1, v2, v3)[i % 3]}),
@@ -602,10 +597,6 @@ def searches(f: dict[str, Any]) -> list[tuple[str, str, Any]]:
             page,
             lambda i: {**week_of(v3_from, i), "model_version": v3},
         ),
-    ]
-    return [
-        ("request_id", api, lambda i: {"request_id": f["request_ids"][i % len(f["request_ids"])]}),
-        *version_searches,
         ("reviewer (12 current)", api, lambda i: {"reviewer": REVIEWERS[i % len(REVIEWERS)]}),
         ("reviewer who left 10 weeks ago", api, lambda i: {"reviewer": FORMER_REVIEWER}),
         ("final label fraud", api, lambda i: {"final_label": "fraud"}),
@@ -624,40 +615,7 @@ def searches(f: dict[str, Any]) -> list[tuple[str, str, Any]]:
         (f"top_reason {f['absent_reason']} (never)", api, lambda i: {"top_reason": f["absent_reason"]}),
         ("/audit/ first page", page, lambda i: {}),
         ("/audit/ page 20", page, lambda i: {"page": "20"}),
-        *[(name + PROPOSED, path, params) for name, path, params in version_searches],
     ]
-
-
-def proposed_filterset():
-    """PredictionFilterSet with the model-version filter proposed in bench/README.md.
-
-    A version is live for a period, but the planner assumes its rows are spread evenly over
-    time, so it walks the created_at index back from today and filters. Bounding the search
-    by the version's first and last prediction (two probes of the (model_version, created_at)
-    index) makes that walk start where the version's rows are.
-    """
-    from django.db.models import Max, Min
-
-    from predictions.filtersets import PredictionFilterSet
-    from predictions.models import ModelVersion, Prediction
-
-    number_filter = type(PredictionFilterSet.base_filters["model_version"])
-
-    class ProposedFilterSet(PredictionFilterSet):
-        model_version = number_filter(method="filter_model_version", label="Model version")
-
-        def filter_model_version(self, queryset, name, value):
-            version_id = ModelVersion.objects.filter(version=value).values_list("id", flat=True).first()
-            span = Prediction.objects.filter(model_version_id=version_id).aggregate(
-                first=Min("created_at"), last=Max("created_at")
-            )
-            if span["first"] is None:
-                return queryset.none()
-            return queryset.filter(
-                model_version_id=version_id, created_at__gte=span["first"], created_at__lte=span["last"]
-            )
-
-    return ProposedFilterSet
 
 
 def auditor_client():
@@ -676,17 +634,6 @@ def rows_in(response) -> int:
 
 
 def measure(client, name: str, path: str, params, args: argparse.Namespace) -> dict[str, Any]:
-    if not name.endswith(PROPOSED):
-        return measure_as_is(client, name, path, params, args)
-    proposed = proposed_filterset()
-    with (
-        mock.patch("predictions.api.views.PredictionFilterSet", proposed),
-        mock.patch("reviews.audit_views.PredictionFilterSet", proposed),
-    ):
-        return measure_as_is(client, name, path, params, args)
-
-
-def measure_as_is(client, name: str, path: str, params, args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

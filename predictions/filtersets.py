@@ -4,6 +4,7 @@ import django_filters
 from django import forms
 from django.db import connection
 
+from predictions import selectors
 from predictions.models import Prediction
 from reviews.models import Decision
 
@@ -36,7 +37,7 @@ class PredictionFilterSet(django_filters.FilterSet):
         label="Created before",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    model_version = WholeNumberFilter(field_name="model_version__version", label="Model version")
+    model_version = WholeNumberFilter(method="filter_model_version", label="Model version")
     routing = django_filters.ChoiceFilter(choices=Prediction.Routing.choices)
     status = django_filters.ChoiceFilter(choices=Prediction.Status.choices)
     label = django_filters.ChoiceFilter(choices=Prediction.Label.choices, label="Model label")
@@ -56,6 +57,18 @@ class PredictionFilterSet(django_filters.FilterSet):
     class Meta:
         model = Prediction
         fields: list[str] = []
+
+    def filter_model_version(self, queryset, name, value):
+        # A version is live for a period, but PostgreSQL assumes its rows are spread over all
+        # time and walks the created_at index back from today. Bounded by the version's first
+        # and last prediction it starts where they are: 477 ms of SQL became 0.3 ms at a
+        # million rows (bench/README.md).
+        span = selectors.model_version_span(version=value)
+        if span is None:
+            return queryset.none()
+        return queryset.filter(
+            model_version_id=span.version_id, created_at__gte=span.first, created_at__lte=span.last
+        )
 
     def filter_top_reason(self, queryset, name, value):
         if connection.vendor == "postgresql":

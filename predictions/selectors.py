@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 
-from predictions.models import ApiKey, Prediction
+from predictions.models import ApiKey, ModelVersion, Prediction
 
 API_KEY_PREFIX = "ra_"
 # Valid keys seen recently, by hash: spares the hot path a query per request. A revocation
@@ -64,3 +66,26 @@ def predictions_for_audit() -> QuerySet[Prediction]:
     return Prediction.objects.select_related(
         "model_version", "explanation", "review_item__decision"
     ).order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class VersionSpan:
+    version_id: int
+    first: datetime
+    last: datetime
+
+
+def model_version_span(*, version: int) -> VersionSpan | None:
+    """When a model version made its first and last prediction; None if it made none.
+
+    Two probes of the (model_version, created_at) index, whatever the table's size.
+    """
+    version_id = ModelVersion.objects.filter(version=version).values_list("id", flat=True).first()
+    if version_id is None:
+        return None
+    span = Prediction.objects.filter(model_version_id=version_id).aggregate(
+        first=Min("created_at"), last=Max("created_at")
+    )
+    if span["first"] is None:
+        return None
+    return VersionSpan(version_id, span["first"], span["last"])

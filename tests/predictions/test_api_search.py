@@ -130,6 +130,10 @@ def _at(day: int) -> str:
         ({"created_after": _at(1), "created_before": _at(3)}, ["auto-fraud", "rev-confirmed"]),
         ({"created_after": _at(4)}, ["rev-pending"]),
         ({"model_version": 1}, ["auto-legit", "auto-fraud"]),
+        # Its first and last prediction included: the filter is bounded by them.
+        ({"model_version": 2}, ["rev-confirmed", "rev-overridden", "rev-pending"]),
+        ({"model_version": 1, "created_after": _at(1)}, ["auto-fraud"]),
+        ({"model_version": 9}, []),  # no such version
         ({"routing": "review"}, ["rev-confirmed", "rev-overridden", "rev-pending"]),
         ({"routing": "auto"}, ["auto-legit", "auto-fraud"]),
         ({"status": "pending_review"}, ["rev-pending"]),
