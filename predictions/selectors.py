@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Max, Min, QuerySet
 
 from predictions.models import ApiKey, ModelVersion, Prediction
+from reviews.models import Decision
 
 API_KEY_PREFIX = "ra_"
 # Valid keys seen recently, by hash: spares the hot path a query per request. A revocation
@@ -89,3 +90,8 @@ def model_version_span(*, version: int) -> VersionSpan | None:
     if span["first"] is None:
         return None
     return VersionSpan(version_id, span["first"], span["last"])
+
+
+def reviewer_last_decided_at(*, reviewer_name: str) -> datetime | None:
+    """When a reviewer made their last decision; None if they made none. No join."""
+    return Decision.objects.filter(reviewer_name=reviewer_name).aggregate(last=Max("decided_at"))["last"]

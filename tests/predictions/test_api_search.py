@@ -143,6 +143,8 @@ def _at(day: int) -> str:
         ({"decision": "overridden"}, ["rev-overridden"]),
         ({"decision": "confirmed"}, ["rev-confirmed"]),
         ({"reviewer": "alice"}, ["rev-confirmed"]),
+        ({"reviewer": "bob"}, ["rev-overridden"]),
+        ({"reviewer": "carol"}, []),  # decided nothing
         ({"reviewer": "bob", "decision": "confirmed"}, []),
         ({"score_min": 0.5, "score_max": 0.75}, ["rev-confirmed", "rev-overridden"]),
         ({"score_max": 0.4}, ["auto-legit", "rev-pending"]),
