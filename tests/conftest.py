@@ -60,8 +60,12 @@ def test_friendly_settings(settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    # Rate-limit counters live in the cache; each test starts with none.
+    # Rate-limit counters live in the cache (and, for busy keys, in the process); each test
+    # starts with none.
+    from predictions.api import throttling
+
     cache.clear()
+    throttling.local_counts_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,14 @@
 """Rate limits: per API key, and per client IP for unauthenticated or failed requests."""
 
 import socket
+import time
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from predictions import services
+from predictions.rates import parse_rate
 
 URL = "/api/v1/models/active/"
 
@@ -173,3 +176,39 @@ def test_scoring_goes_on_when_the_rate_limit_cache_is_down(
 
 def test_a_failed_key_still_gets_401_when_the_rate_limit_cache_is_down(cache_down, active_model):
     assert _client("guess").get(URL).status_code == 401
+
+
+def test_a_generous_limit_is_counted_in_steps_not_per_request(
+    settings, active_model, api_key_and_secret, monkeypatch
+):
+    from predictions.api import throttling
+
+    monkeypatch.setattr(throttling, "LOCAL_MAX_AGE", 3600)  # steps by count only, not by time
+    settings.API_RATE_LIMIT = "100000/min"  # above LOCAL_MIN_REQUESTS: counted in steps
+    api_key, secret = api_key_and_secret
+    client = _client(secret)
+
+    for _ in range(3 * throttling.LOCAL_STEP + 2):
+        assert client.get(URL).status_code == 200
+
+    # The first request and three full steps reached the shared counter; the last is local.
+    counter, _ = throttling._window(f"key:{api_key.pk}", parse_rate("100000/min"), time.time())
+    assert cache.get(counter) == 1 + 3 * throttling.LOCAL_STEP
+
+
+def test_a_key_counted_in_steps_is_still_refused_soon_after_its_limit(
+    settings, active_model, api_key_and_secret, monkeypatch
+):
+    from predictions.api import throttling
+
+    monkeypatch.setattr(throttling, "LOCAL_MIN_REQUESTS", 5)
+    monkeypatch.setattr(throttling, "LOCAL_STEP", 4)
+    monkeypatch.setattr(throttling, "LOCAL_MAX_AGE", 3600)
+    settings.API_RATE_LIMIT = "10/min"
+    client = _client(api_key_and_secret[1])
+
+    statuses = [client.get(URL).status_code for _ in range(20)]
+
+    first_refusal = statuses.index(429)
+    assert 10 <= first_refusal <= 10 + throttling.LOCAL_STEP
+    assert set(statuses[first_refusal:]) == {429}
