@@ -71,7 +71,8 @@ def _count(key: str, rate: Rate, now: float, *, read: str | None = None, by: int
 # A key allowed thousands of requests a window is counted in this process and added to Redis in
 # steps: a busy upstream system then costs a round trip per LOCAL_STEP requests (or per
 # LOCAL_MAX_AGE seconds) instead of one per request. A key can overshoot its limit by at most
-# LOCAL_STEP requests per web thread, and an IP locked out meanwhile is seen at the next step.
+# LOCAL_STEP requests per web process and client address, and an IP locked out meanwhile is
+# refused from the next step on.
 LOCAL_MIN_REQUESTS = 1000
 LOCAL_STEP = 16
 LOCAL_MAX_AGE = 0.2
