@@ -124,10 +124,6 @@ def _ip_rate() -> Rate:
     return parse_rate(settings.ANON_RATE_LIMIT)
 
 
-def _ip_counter(ip: str, now: float) -> tuple[str, float]:
-    return _window(f"ip:{ip}", _ip_rate(), now)
-
-
 def api_key_rate(api_key: ApiKey) -> Rate:
     return parse_rate(api_key.rate_limit or settings.API_RATE_LIMIT)
 
@@ -147,23 +143,23 @@ class CallerRateThrottle(BaseThrottle):
 
     def _allow(self, request) -> bool:
         now = time.time()
-        ip = client_ip(request)
-        ip_counter, ip_left = _ip_counter(ip, now)
+        ip_key, ip_rate = f"ip:{client_ip(request)}", _ip_rate()
+        ip_counter, ip_left = _window(ip_key, ip_rate, now)
         if isinstance(request.auth, ApiKey):
             rate = api_key_rate(request.auth)
             counted, ip_failures = _count_api_key(request.auth, rate, now, ip_counter=ip_counter)
-            if ip_failures >= _ip_rate().requests:
+            if ip_failures >= ip_rate.requests:
                 return self._refuse(ip_left)
             if counted > rate.requests:
                 return self._refuse(_window(f"key:{request.auth.pk}", rate, now)[1])
             return True
         if getattr(request.user, "is_authenticated", False):
             # People in the browser: only refused when their IP is locked out by failures.
-            if int(cache.get(ip_counter) or 0) >= _ip_rate().requests:
+            if int(cache.get(ip_counter) or 0) >= ip_rate.requests:
                 return self._refuse(ip_left)
             return True
-        counted, _ = _count(f"ip:{ip}", _ip_rate(), now)
-        return counted <= _ip_rate().requests or self._refuse(ip_left)
+        counted, _ = _count(ip_key, ip_rate, now)
+        return counted <= ip_rate.requests or self._refuse(ip_left)
 
     def _refuse(self, seconds: float) -> bool:
         self.retry_after = max(seconds, 1.0)
@@ -175,13 +171,12 @@ class CallerRateThrottle(BaseThrottle):
 
 def ip_failure_throttled(request, view) -> float | None:
     """Count a failed authentication for the client IP; the seconds to wait once over the limit."""
-    ip = client_ip(request)
-    now = time.time()
+    ip_key, ip_rate, now = f"ip:{client_ip(request)}", _ip_rate(), time.time()
     try:
-        counted, _ = _count(f"ip:{ip}", _ip_rate(), now)
+        counted, _ = _count(ip_key, ip_rate, now)
     except _CACHE_ERRORS as error:
         _unenforced(error)
         return None
-    if counted <= _ip_rate().requests:
+    if counted <= ip_rate.requests:
         return None
-    return max(_ip_counter(ip, now)[1], 1.0)
+    return max(_window(ip_key, ip_rate, now)[1], 1.0)
