@@ -12,6 +12,8 @@ import glob
 import os
 import tempfile
 
+from gunicorn.glogging import Logger
+
 wsgi_app = "reviewapp.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # gthread, not sync: a sync worker does not heartbeat while it writes a response, so a long
@@ -24,6 +26,16 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # The app logs one JSON access line per request itself (with route, request ID and caller).
 accesslog = None
+
+
+class _AppWritesAccessLines(Logger):
+    # With logconfig_dict set, gunicorn builds every request's access-log atoms even though
+    # no handler prints them: ~0.07 ms of a scoring request's CPU.
+    def access(self, resp, req, environ, request_time) -> None:
+        pass
+
+
+logger_class = _AppWritesAccessLines
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from predictions.models import Explanation, Prediction
 from reviews.audit import Event, audit_events_record, audit_link_after_commit, canonical
@@ -136,18 +136,38 @@ def _insert_postgresql(rows: list[ScoredRow], explainer: str, shap_version: str)
         sql, params = _INSERT_ONE, [column[0] for column in columns] + constants
     else:
         sql, params = _INSERT_MANY, columns + constants
-    # As Django's own cursors do: a connection that died since the last request is replaced.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    # Django's cursors bind on the client; this one binds on the server and, unless
-    # DATABASE_PREPARED_STATEMENTS is off, prepares the statement on its first use.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
-        ids = dict((request_id, pk) for pk, request_id in cursor.fetchall())
+    ids = dict((request_id, pk) for pk, request_id in _execute_reconnecting(sql, params))
     for prediction in predictions:
         prediction.pk = ids[prediction.request_id]
         prediction._state.adding = False
     audit_link_after_commit()
+
+
+def _execute_reconnecting(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run the statement; on a connection that died since its last use, reconnect and run it once more.
+
+    Django's health check would cost a `SELECT 1` round trip on every request. Retrying is
+    safe: a statement that never reached the server stored nothing, and one that committed
+    before the connection broke makes the retry fail on its request_id, which the caller
+    answers as a repeat. Inside a transaction there is nothing to retry on: it is lost.
+    """
+    connection.ensure_connection()
+    try:
+        return _execute(sql, params)
+    except OperationalError:
+        if connection.in_atomic_block or not connection.connection.broken:
+            raise
+    connection.close()
+    connection.ensure_connection()
+    return _execute(sql, params)
+
+
+def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    # Django's cursors bind on the client; this one binds on the server and, unless
+    # DATABASE_PREPARED_STATEMENTS is off, prepares the statement on its first use.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _column_value(prediction: Prediction, name: str) -> Any:

@@ -211,10 +211,14 @@ def train(
     if labels[:split].all() or not labels[:split].any():
         raise ValueError(f"target {target!r} needs both classes in the training rows")
     matrix = encode_rows(schema, frame_to_records(frame, schema))
+    # Model size is a latency decision: TreeSHAP costs trees x leaves x depth^2. On the demo
+    # data 80 trees of at most 8 leaves and depth 4 match 150 trees of 15 leaves on holdout
+    # ROC AUC, PR AUC and Brier score, and explain a row in 0.05 ms instead of 0.26 ms.
     estimator = HistGradientBoostingClassifier(
-        max_iter=150,
-        learning_rate=0.08,
-        max_leaf_nodes=15,
+        max_iter=80,
+        learning_rate=0.12,
+        max_leaf_nodes=8,
+        max_depth=4,
         min_samples_leaf=40,
         l2_regularization=1.0,
         early_stopping=False,

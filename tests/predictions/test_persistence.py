@@ -4,6 +4,7 @@ On PostgreSQL the three rows are written by one prepared statement (predictions/
 elsewhere through the ORM. Both must store the same thing.
 """
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -157,3 +158,26 @@ def test_the_statement_is_prepared_once_per_connection(transactions):
             ["%INSERT INTO predictions_prediction%"],
         )
         assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_died_between_requests_is_replaced_without_an_error(transactions, settings):
+    settings.MODEL_REFRESH_SECONDS = 3600  # so the insert is the request's first query
+    first, second = transactions(2)
+    services.prediction_create(api_key=None, request_id="before", features=first)
+    dead_backend = connection.connection.info.backend_pid
+    with psycopg.connect(_admin_dsn(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", [dead_backend])
+
+    prediction, created = services.prediction_create(api_key=None, request_id="after", features=second)
+
+    assert created and Prediction.objects.filter(pk=prediction.pk).exists()
+    assert connection.connection.info.backend_pid != dead_backend
+
+
+def _admin_dsn() -> str:
+    params = connection.get_connection_params()
+    return psycopg.conninfo.make_conninfo(
+        **{k: v for k, v in params.items() if k in {"dbname", "user", "password", "host", "port"}}
+    )
