@@ -255,7 +255,9 @@ def train_versions(start: datetime) -> tuple[list[dict[str, Any]], list[tuple]]:
         records = training.frame_to_records(
             training.generate_transactions(rows=60_000, seed=seed + 50), result.schema
         )
-        pool = pool_records(scorer, encode_rows(result.schema, records), records, version.review_threshold)
+        pool = pool_records(
+            result.estimator, encode_rows(result.schema, records), records, version.review_threshold
+        )
         for n, (features, scored) in enumerate(zip(pool, scorer.score(pool), strict=True)):
             pools.append(pool_row(version.pk, n, features, scored, scorer, version.review_threshold))
         live_to = live_from + timedelta(days=days)
@@ -264,11 +266,11 @@ def train_versions(start: datetime) -> tuple[list[dict[str, Any]], list[tuple]]:
     return versions, pools
 
 
-def pool_records(scorer, matrix, records: list[dict], threshold: float) -> list[dict]:
+def pool_records(estimator, matrix, records: list[dict], threshold: float) -> list[dict]:
     """POOL_ROWS records, REVIEW_SHARE of them uncertain enough to need review."""
     import numpy as np
 
-    scores = scorer.estimator.predict_proba(matrix)[:, 1]
+    scores = estimator.predict_proba(matrix)[:, 1]
     uncertain = np.maximum(scores, 1 - scores) < threshold
     review_rows = round(POOL_ROWS * REVIEW_SHARE)
     chosen = [

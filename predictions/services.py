@@ -9,7 +9,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,10 +23,12 @@ from predictions.persistence import ScoredRow, scored_rows_insert
 from predictions.rates import parse_rate
 from predictions.scoring import Scored, save_artifact
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
-from predictions.training import TrainingResult
 from reviewapp import metrics
 from reviews.audit import Event, actor_name, audit_event_record, audit_events_record
 from reviews.models import AuditEvent
+
+if TYPE_CHECKING:  # training imports pandas, which a web process never needs
+    from predictions.training import TrainingResult
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ def model_version_register(
     sha256 = save_artifact(
         bundle={
             "estimator": result.estimator,
+            "trees": result.trees,
             "schema": result.schema,
             "decision_threshold": 0.5,
             "self_check": result.self_check,

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from predictions import treeshap
 from predictions.scoring import encode_rows
 
 MERCHANT_CATEGORIES = [
@@ -192,6 +193,7 @@ class TrainingResult:
     reference: dict[str, Any]
     library_versions: dict[str, str]
     self_check: dict[str, Any]
+    trees: dict[str, Any]
 
 
 def train(
@@ -235,13 +237,21 @@ def train(
         ),
         library_versions=library_versions(),
         self_check=self_check_sample(estimator, matrix[split:]),
+        trees=treeshap.tree_arrays(estimator),
     )
 
 
 def self_check_sample(estimator: Any, matrix: np.ndarray, rows: int = 256) -> dict[str, Any]:
-    """Rows and the model's raw outputs for them, stored in the artifact to prove copies faithful."""
+    """Rows with the model's raw outputs and shap's SHAP values for them, stored in the
+    artifact so that serving can prove its copy of the trees faithful when it loads."""
+    import shap
+
     sample = matrix[:rows]
-    return {"rows": sample, "raw_output": estimator.decision_function(sample)}
+    return {
+        "rows": sample,
+        "raw_output": estimator.decision_function(sample),
+        "shap_values": np.asarray(shap.TreeExplainer(estimator).shap_values(sample, check_additivity=True)),
+    }
 
 
 def holdout_metrics(labels: np.ndarray, scores: np.ndarray, *, review_threshold: float) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The pure scoring core: schema checks, encoding, scores with explanations that add up."""
 
 import copy
+import json
 import math
 
 import numpy as np
@@ -209,3 +210,82 @@ def test_it_refuses_a_file_that_is_not_one_of_our_bundles(tmp_path):
 
     with pytest.raises(ArtifactError, match="not a reviewapp model bundle"):
         scoring.load_artifact(path=path, expected_sha256=scoring.file_sha256(path))
+
+
+# --- serving without the scientific stack ---------------------------------------------
+
+
+def _bundle(trained) -> dict:
+    return {
+        "estimator": trained.estimator,
+        "trees": trained.trees,
+        "schema": trained.schema,
+        "self_check": trained.self_check,
+    }
+
+
+def test_its_shap_values_are_shaps_tree_explainer_values(trained, rows):
+    import shap
+
+    matrix = scoring.encode_rows(SCHEMA, rows)
+    expected = shap.TreeExplainer(trained.estimator).shap_values(matrix)
+
+    results = Scorer(_bundle(trained)).score(rows)
+
+    assert np.array([list(r.contributions.values()) for r in results]) == pytest.approx(expected, abs=1e-12)
+
+
+def test_an_artifact_scores_without_importing_shap_numba_scikit_learn_or_pandas(trained, rows, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "model.joblib"
+    sha256 = scoring.save_artifact(bundle=_bundle(trained), path=path)
+    program = f"""
+import json, sys
+from predictions import scoring
+scorer = scoring.Scorer(scoring.load_artifact(path={str(path)!r}, expected_sha256={sha256!r}))
+result = scorer.score([json.loads({json.dumps(rows[0])!r})])[0]
+heavy = sorted({{"shap", "numba", "llvmlite", "sklearn", "pandas", "scipy"}} & set(sys.modules))
+print(json.dumps({{"score": result.score, "heavy": heavy}}))
+"""
+    output = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    ).stdout
+
+    answer = json.loads(output)
+    assert answer["heavy"] == []
+    assert answer["score"] == pytest.approx(
+        trained.estimator.predict_proba(scoring.encode_rows(SCHEMA, rows[:1]))[0, 1]
+    )
+
+
+def test_an_artifact_whose_trees_do_not_give_the_recorded_outputs_is_refused(trained):
+    bundle = copy.deepcopy(_bundle(trained))
+    bundle["trees"]["thresholds"][0, 0] += 50.0
+
+    with pytest.raises(ArtifactError, match="do not reproduce"):
+        Scorer(bundle)
+
+
+def test_an_artifact_whose_trees_do_not_give_the_recorded_shap_values_is_refused(trained):
+    bundle = copy.deepcopy(_bundle(trained))
+    bundle["self_check"]["shap_values"][3, 2] += 1e-3
+
+    with pytest.raises(ArtifactError, match="recorded SHAP values"):
+        Scorer(bundle)
+
+
+def test_a_format_1_artifact_without_trees_still_scores_the_same(trained, rows, tmp_path):
+    import joblib
+
+    path = tmp_path / "v1.joblib"
+    joblib.dump({"format": 1, "estimator": trained.estimator, "schema": trained.schema}, path)
+    old = Scorer(scoring.load_artifact(path=path, expected_sha256=scoring.file_sha256(path)))
+
+    current = Scorer(_bundle(trained))
+
+    def values(scorer):
+        return [list(result.contributions.values()) for result in scorer.score(rows[:5])]
+
+    assert np.array(values(old)) == pytest.approx(np.array(values(current)), abs=1e-12)
