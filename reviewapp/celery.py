@@ -3,8 +3,9 @@
 import os
 from datetime import timedelta
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
 
@@ -70,4 +71,18 @@ app.conf.update(
         },
     },
 )
+# Celery's Django fix-up closes a worker's database connection around every task, so each
+# routing task paid for a new PostgreSQL connection (more than the task's own work). Keep it
+# for up to DB_REUSE_MAX tasks and treat each task as Django treats a request: drop the
+# connection when it is too old (CONN_MAX_AGE) or broken, and health-check it before reuse.
+app.conf.CELERY_DB_REUSE_MAX = 1000
+
+
+@signals.task_prerun.connect
+def _database_connections_as_per_request(task=None, **kwargs) -> None:
+    # An eager task runs inside its caller's request or transaction: leave that connection be.
+    if task is not None and not task.request.is_eager:
+        close_old_connections()
+
+
 app.autodiscover_tasks()

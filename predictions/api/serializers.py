@@ -32,6 +32,24 @@ class PredictionInputSerializer(serializers.Serializer):
     features = serializers.DictField(help_text="Feature name to value, as in GET /api/v1/models/active/.")
 
 
+def prediction_input(data: object) -> tuple[str | None, dict]:
+    """(request_id, features) of one scoring request, or a ValidationError as the serializer gives.
+
+    A well-formed request is taken as it is: the serializer would accept it unchanged, and
+    building one costs ~0.15 ms a request (its fields are deep-copied each time). Anything
+    else goes through the serializer, so every error reads as before.
+    """
+    if isinstance(data, dict) and isinstance(data.get("features"), dict):
+        request_id = data.get("request_id")
+        if request_id is None and "request_id" not in data:
+            return None, data["features"]
+        if isinstance(request_id, str) and request_id_validator.regex.fullmatch(request_id):
+            return request_id, data["features"]
+    payload = PredictionInputSerializer(data=data)
+    payload.is_valid(raise_exception=True)
+    return payload.validated_data.get("request_id"), payload.validated_data["features"]
+
+
 class PredictionBatchInputSerializer(serializers.Serializer):
     items = serializers.ListField(
         child=PredictionInputSerializer(), min_length=1, max_length=settings.BATCH_MAX_ITEMS

@@ -147,12 +147,11 @@ class PredictionListView(APIView):
         summary="Score one transaction",
     )
     def post(self, request):
-        payload = serializers.PredictionInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        request_id, features = serializers.prediction_input(request.data)
         prediction, created = services.prediction_create(
             api_key=_api_key(request),
-            request_id=payload.validated_data.get("request_id"),
-            features=payload.validated_data["features"],
+            request_id=request_id,
+            features=features,
             actor=actor_name(api_key=_api_key(request), user=request.user),
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK

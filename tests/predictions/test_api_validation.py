@@ -282,3 +282,38 @@ def test_it_lets_a_signed_in_admin_score(client, make_user, features):
 
     assert response.status_code == 201
     assert Prediction.objects.get().api_key is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"features": {"amount": 1}},
+        {"request_id": "order-1:a.b_c", "features": {"amount": 1}},
+        {"request_id": "order-1", "features": {"amount": 1}, "extra": True},
+        {"request_id": " order-1 ", "features": {}},
+        {"request_id": "x" * 64, "features": {}},
+        {"request_id": "x" * 65, "features": {}},
+        {"request_id": "", "features": {}},
+        {"request_id": None, "features": {}},
+        {"request_id": 12, "features": {}},
+        {"request_id": "order\n", "features": {}},
+        {"features": None},
+        {"features": [1]},
+        {"request_id": "order-1"},
+        [],
+        "text",
+    ],
+)
+def test_the_fast_input_check_answers_as_the_serializer_does(body):
+    from rest_framework.exceptions import ValidationError
+
+    from predictions.api.serializers import PredictionInputSerializer, prediction_input
+
+    serializer = PredictionInputSerializer(data=body)
+    if serializer.is_valid():
+        expected = (serializer.validated_data.get("request_id"), serializer.validated_data["features"])
+        assert prediction_input(body) == expected
+    else:
+        with pytest.raises(ValidationError) as raised:
+            prediction_input(body)
+        assert raised.value.detail == serializer.errors
