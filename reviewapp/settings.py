@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "monitoring",
 ]
 
+# Messages live in the session: the default (cookie first) builds a signer for every
+# request, API calls included, whether or not a message is ever shown.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

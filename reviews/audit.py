@@ -65,7 +65,8 @@ def plain(value: Any) -> Any:
     return json.loads(canonical(value))
 
 
-def event_content(event: AuditEvent) -> str:
+def event_content(event: Any) -> str:
+    """The canonical text an event's hash covers; `event` is an AuditEvent or a row of its fields."""
     return canonical(
         {
             "seq": event.seq,
@@ -130,21 +131,57 @@ def audit_link_after_commit() -> None:
         transaction.on_commit(audit_chain_extend)
 
 
+# What an event's hash covers (see event_content), read without building model instances.
+_CONTENT_FIELDS = (
+    "id",
+    "seq",
+    "created_at",
+    "action",
+    "actor",
+    "request_id",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+)
+
+
 def audit_chain_extend(*, batch_size: int = 2000) -> int:
     """Give every unlinked event, oldest first, the next place in the chain. Returns how many."""
     linked = 0
     while True:
         with transaction.atomic():
             seq, prev_hash = _lock_and_read_head()
-            pending = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id")[:batch_size])
-            for event in pending:
+            pending = AuditEvent.objects.filter(seq__isnull=True).order_by("id")
+            links = []
+            for event in pending.values_list(*_CONTENT_FIELDS, named=True)[:batch_size]:
                 seq += 1
-                event.seq, event.prev_hash = seq, prev_hash
-                event.hash = prev_hash = chain_hash(prev_hash, event_content(event))
-            AuditEvent.objects.bulk_update(pending, ["seq", "prev_hash", "hash"], batch_size=500)
-        linked += len(pending)
-        if len(pending) < batch_size:
+                link_hash = chain_hash(prev_hash, event_content(event._replace(seq=seq)))
+                links.append((event.id, seq, prev_hash, link_hash))
+                prev_hash = link_hash
+            _links_write(links)
+        linked += len(links)
+        if len(links) < batch_size:
             return linked
+
+
+def _links_write(links: list[tuple[int, int, str, str]]) -> None:
+    if connection.vendor != "postgresql":
+        events = [AuditEvent(id=id_, seq=seq, prev_hash=prev, hash=hash_) for id_, seq, prev, hash_ in links]
+        AuditEvent.objects.bulk_update(events, ["seq", "prev_hash", "hash"], batch_size=500)
+        return
+    if not links:
+        return
+    # One statement for the whole batch. Django's bulk_update builds a CASE of every row
+    # for each column: ~1 ms of CPU per event, the linker's whole cost at scoring rates.
+    ids, seqs, prev_hashes, hashes = (list(column) for column in zip(*links, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE reviews_auditevent AS event SET seq = link.seq, prev_hash = link.prev_hash, "
+            "hash = link.hash FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) "
+            "AS link(id, seq, prev_hash, hash) WHERE event.id = link.id",
+            [ids, seqs, prev_hashes, hashes],
+        )
 
 
 def audit_event_record(**fields: Any) -> AuditEvent:
