@@ -16,7 +16,7 @@ from typing import Any
 from celery import signals
 from django.core.signals import request_finished
 from django.dispatch import receiver
-from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # The Celery message header that carries it (a plain name: it becomes task.request.<name>).
@@ -43,8 +43,12 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(_JsonFormatter):
-    """One JSON object per line: time, level, logger, message, request_id, pid, then extras."""
+class JsonFormatter(OrjsonFormatter):
+    """One JSON object per line: time, level, logger, message, request_id, pid, then extras.
+
+    orjson rather than the standard library: the access line is written for every request,
+    and json.dumps spent ~0.05 ms on each.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("timestamp", "time")

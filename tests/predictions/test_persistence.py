@@ -181,3 +181,10 @@ def _admin_dsn() -> str:
     return psycopg.conninfo.make_conninfo(
         **{k: v for k, v in params.items() if k in {"dbname", "user", "password", "host", "port"}}
     )
+
+
+def test_json_beyond_what_orjson_writes_is_written_by_the_standard_library():
+    assert (
+        persistence._json_text({"count": 2**70, "score": 0.25})
+        == '{"count": 1180591620717411303424, "score": 0.25}'
+    )
