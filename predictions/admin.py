@@ -1,5 +1,5 @@
+from django import forms
 from django.contrib import admin, messages
-from django.db import models
 
 from predictions import services
 from predictions.models import ApiKey, ModelVersion, Prediction
@@ -36,8 +36,30 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Activated {version.name} v{version.version}.", messages.SUCCESS)
 
 
+class ApiKeyForm(forms.ModelForm):
+    callback_url = forms.URLField(
+        required=False, assume_scheme="https", help_text=ApiKey._meta.get_field("callback_url").help_text
+    )
+    # The callback secret is written, never read back: the page would show it to anyone
+    # looking over an administrator's shoulder, and put it in the browser's form cache.
+    callback_secret = forms.CharField(
+        required=False,
+        max_length=ApiKey._meta.get_field("callback_secret").max_length,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="HMAC-SHA256 key for callback signatures. Not shown; leave empty to keep the current one.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "expires_at", "rate_limit", "callback_url", "callback_secret"]
+
+    def clean_callback_secret(self) -> str:
+        return self.cleaned_data["callback_secret"] or self.instance.callback_secret
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
     list_display = [
         "name",
         "prefix",
@@ -60,7 +82,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "revoked_at",
     ]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):

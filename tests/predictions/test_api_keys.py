@@ -156,6 +156,25 @@ def test_changing_a_key_in_the_admin_is_audited_with_its_secret_masked(db, clien
     assert "s3cret-value" not in str(event.after)
 
 
+def test_the_admin_never_shows_the_callback_secret_and_keeps_it_when_left_empty(db, client, make_user):
+    api_key, _ = services.api_key_create(name="checkout", callback_secret="s3cret-value")
+    client.force_login(make_user("admin"))
+
+    page = client.get(f"/admin/predictions/apikey/{api_key.pk}/change/").content.decode()
+    response = client.post(
+        f"/admin/predictions/apikey/{api_key.pk}/change/",
+        {"name": "checkout", "rate_limit": "20000/min", "callback_secret": ""},
+    )
+
+    assert 'type="password"' in page
+    assert "s3cret-value" not in page
+    assert response.status_code == 302
+    api_key.refresh_from_db()
+    assert (api_key.callback_secret, api_key.rate_limit) == ("s3cret-value", "20000/min")
+    event = AuditEvent.objects.get(action=AuditEvent.Action.API_KEY_CHANGED)
+    assert event.after == {"rate_limit": "20000/min"}
+
+
 def test_the_admin_refuses_a_malformed_rate_limit(db, client, make_user):
     api_key, _ = services.api_key_create(name="checkout")
     client.force_login(make_user("admin"))
