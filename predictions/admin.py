@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminURLFieldWidget
 
 from predictions import services
 from predictions.models import ApiKey, ModelVersion, Prediction
@@ -38,14 +39,19 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 
 class ApiKeyForm(forms.ModelForm):
     callback_url = forms.URLField(
-        required=False, assume_scheme="https", help_text=ApiKey._meta.get_field("callback_url").help_text
+        required=False,
+        assume_scheme="https",
+        widget=AdminURLFieldWidget,
+        help_text=ApiKey._meta.get_field("callback_url").help_text,
     )
     # The callback secret is written, never read back: the page would show it to anyone
     # looking over an administrator's shoulder, and put it in the browser's form cache.
     callback_secret = forms.CharField(
         required=False,
         max_length=ApiKey._meta.get_field("callback_secret").max_length,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(
+            render_value=False, attrs={"autocomplete": "new-password", "class": "vTextField"}
+        ),
         help_text="HMAC-SHA256 key for callback signatures. Not shown; leave empty to keep the current one.",
     )
 
