@@ -12,6 +12,7 @@ adds is where the arrays come from. A scorer proves the pair faithful when it lo
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 from pathlib import Path
@@ -57,6 +58,7 @@ def shap_version() -> str:
     return importlib.metadata.version("shap")
 
 
+@functools.cache
 def _kernel() -> ModuleType:
     """shap's compiled extension, loaded from its file without running shap's `__init__`."""
     package = importlib.util.find_spec("shap")
