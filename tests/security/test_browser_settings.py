@@ -35,6 +35,18 @@ def _production_env() -> dict[str, str]:
     return env
 
 
+def _settings_in_a_fresh_process(code: str, *, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run `code` after django.setup() in a new interpreter, where settings read `env` afresh."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_it_passes_the_deploy_check_with_debug_off():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -53,15 +65,7 @@ def test_it_is_secure_by_default_with_debug_off():
         "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE,"
         " s.SECURE_HSTS_SECONDS, s.X_FRAME_OPTIONS, s.SESSION_COOKIE_SAMESITE)"
     )
-    env = _production_env()
-    result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _settings_in_a_fresh_process(code, env=_production_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True", "31536000", "DENY", "Lax"]
 
@@ -73,14 +77,7 @@ def test_each_setting_can_be_overridden_by_the_environment():
         "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
     }
     code = "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_PROXY_SSL_HEADER)"
-    result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _settings_in_a_fresh_process(code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False ('HTTP_X_FORWARDED_PROTO', 'https')"
 
