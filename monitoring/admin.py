@@ -3,10 +3,10 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from audit.actors import actor_name
+from audit.admin_mixins import ReadOnlyAdmin
 from monitoring import services
 from monitoring.models import DriftReport, FeatureDrift, OperationalSettings
-from reviewapp.admin_mixins import ReadOnlyAdmin
-from reviews.audit import actor_name
 
 
 @admin.register(OperationalSettings)

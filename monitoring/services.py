@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import audit_event_record
 from monitoring import drift, latency, switches
 from monitoring.models import (
     DriftReport,
@@ -19,8 +21,6 @@ from monitoring.models import (
 )
 from predictions.models import ModelVersion, Prediction
 from predictions.registry import NoActiveModel
-from reviews.audit import audit_event_record
-from reviews.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 

@@ -2,11 +2,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminURLFieldWidget
 
+from audit.actors import actor_name
+from audit.admin_mixins import ReadOnlyAdmin
 from predictions import services
 from predictions.models import ApiKey, ModelVersion, Prediction
 from predictions.scoring import ArtifactError
-from reviewapp.admin_mixins import ReadOnlyAdmin
-from reviews.audit import actor_name
 
 
 @admin.register(ModelVersion)

@@ -18,9 +18,9 @@ import orjson
 import psycopg
 from django.db import OperationalError, connection, transaction
 
+from audit.models import AuditEvent
+from audit.services import Event, audit_events_insert_sql, audit_events_record, audit_link_after_commit
 from predictions.models import Explanation, Prediction
-from reviews.audit import Event, audit_events_record, audit_link_after_commit
-from reviews.models import AuditEvent
 
 
 @dataclass(frozen=True)
@@ -96,16 +96,18 @@ WITH incoming AS ({incoming}), predictions AS (
     SELECT predictions.id, incoming.base_value, incoming.shap_values::jsonb, 'log-odds', %s, %s
     FROM predictions JOIN incoming USING (request_id)
 ), audit_events AS (
-    INSERT INTO reviews_auditevent (created_at, action, actor, request_id, object_type, object_id, after)
-    SELECT incoming.created_at, %s, incoming.audit_actor, incoming.request_id, 'prediction',
-           predictions.id::text, incoming.audit_after::jsonb
-    FROM predictions JOIN incoming USING (request_id)
-    ORDER BY incoming.ordinal
+    {audit_insert}
 )
 SELECT id, request_id FROM predictions
 """
-_INSERT_MANY = _INSERT_FROM_INCOMING.format(incoming=_INCOMING_MANY)
-_INSERT_ONE = _INSERT_FROM_INCOMING.format(incoming=_INCOMING_ONE)
+_AUDIT_INSERT = audit_events_insert_sql(
+    select="""SELECT incoming.created_at, %s, incoming.audit_actor, incoming.request_id, 'prediction',
+           predictions.id::text, incoming.audit_after::jsonb
+    FROM predictions JOIN incoming USING (request_id)
+    ORDER BY incoming.ordinal"""
+)
+_INSERT_MANY = _INSERT_FROM_INCOMING.format(incoming=_INCOMING_MANY, audit_insert=_AUDIT_INSERT)
+_INSERT_ONE = _INSERT_FROM_INCOMING.format(incoming=_INCOMING_ONE, audit_insert=_AUDIT_INSERT)
 
 
 def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: str) -> None:

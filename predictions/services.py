@@ -16,6 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit.actors import actor_name
+from audit.models import AuditEvent
+from audit.services import Event, audit_event_record, audit_events_record
 from monitoring.switches import review_everything
 from predictions import registry
 from predictions.models import ApiKey, ModelVersion, Prediction
@@ -24,8 +27,6 @@ from predictions.rates import parse_rate
 from predictions.scoring import Scored, save_artifact
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
 from reviewapp import metrics
-from reviews.audit import Event, actor_name, audit_event_record, audit_events_record
-from reviews.models import AuditEvent
 
 if TYPE_CHECKING:  # training imports pandas, which a web process never needs
     from predictions.training import TrainingResult

@@ -47,8 +47,8 @@ app.conf.update(
             "schedule": crontab(minute="*"),
         },
         # Seconds matter here (an event is unlinked until it runs), so not a crontab.
-        "link-audit-events": {
-            "task": "reviews.tasks.link_audit_events",
+        "audit-chain-extend": {
+            "task": "audit.tasks.audit_chain_extend",
             "schedule": timedelta(seconds=5),
         },
         "expire-review-leases": {

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    # The project's apps, bottom layer first (pyproject.toml's import contract).
+    "audit",
     "predictions",
     "reviews",
     "monitoring",
@@ -154,7 +156,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 # Login brute force: django-axes refuses a username from one client IP after
-# AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_MINUTES; reviews/lockouts.py audits it.
+# AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_MINUTES; audit/receivers.py audits it.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend, refusing the demo users outside demo mode (reviewapp/demo.py).

@@ -5,10 +5,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from audit import selectors as audit_selectors
 from predictions import exports, selectors
 from predictions.filtersets import PredictionFilterSet
 from reviewapp.roles import ADMIN, AUDITOR, role_required
-from reviews import audit
 from reviews.selectors import review_digest
 
 auditor_required = role_required(AUDITOR, ADMIN)
@@ -59,7 +59,7 @@ def prediction_trace(request: HttpRequest, request_id: str) -> HttpResponse:
         "item": item,
         "decision": decision,
         "record_unchanged": decision is None or decision.seen_digest == review_digest(prediction),
-        "events": audit.audit_events_for(request_id=request_id),
+        "events": audit_selectors.audit_events_for_request(request_id=request_id),
         "callback": getattr(decision, "callback", None) if decision else None,
     }
     return render(request, "audit/prediction.html", context)
@@ -90,6 +90,6 @@ def export_jsonl(request: HttpRequest) -> StreamingHttpResponse:
 @auditor_required
 def events(request: HttpRequest) -> HttpResponse:
     number = _page_number(request)
-    rows = audit.audit_events_page(page=number, page_size=PAGE_SIZE)
+    rows = audit_selectors.audit_events_page(page=number, page_size=PAGE_SIZE)
     context = {"events": rows[:PAGE_SIZE], "page_number": number, "has_next": len(rows) > PAGE_SIZE}
     return render(request, "audit/events.html", context)

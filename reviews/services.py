@@ -9,11 +9,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.actors import actor_name
+from audit.models import AuditEvent
+from audit.services import audit_event_record
 from predictions.models import Prediction
 from reviewapp import metrics
 from reviews import selectors, webhooks
-from reviews.audit import actor_name, audit_event_record
-from reviews.models import AuditEvent, CallbackAttempt, CallbackDelivery, Decision, ReviewItem
+from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewItem
 
 logger = logging.getLogger(__name__)
 

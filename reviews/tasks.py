@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from reviews import audit, services
+from reviews import services
 from reviews.models import CallbackDelivery
 
 
@@ -24,8 +24,3 @@ def enqueue_due_callbacks() -> int:
 @shared_task(time_limit=60, soft_time_limit=50)
 def expire_review_leases() -> int:
     return services.review_leases_expire()
-
-
-@shared_task(time_limit=120, soft_time_limit=100)
-def link_audit_events() -> int:
-    return audit.audit_chain_extend()

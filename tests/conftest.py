@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from audit.services import AUDIT_TABLE
 from predictions import registry, services, training
 from reviewapp import celery_app
 from reviewapp.roles import ROLES
@@ -15,9 +16,6 @@ def trained() -> training.TrainingResult:
     """One small demo model per test session: training is pure, so it needs no database."""
     frame = training.generate_transactions(rows=TRAINING_ROWS, seed=11)
     return training.train(frame=frame, schema=training.DEMO_SCHEMA, target="is_fraud", review_threshold=0.85)
-
-
-AUDIT_TABLE = "reviews_auditevent"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,6 +7,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.actors import actor_name
 from predictions import registry, selectors, services
 from predictions.api import serializers
 from predictions.api.parsers import JSONParser
@@ -21,7 +22,6 @@ from predictions.api.permissions import (
 from predictions.filtersets import PredictionFilterSet
 from predictions.models import ModelVersion
 from predictions.scoring import ArtifactError
-from reviews.audit import actor_name
 
 # Every operation can answer these; documented so clients (and the fuzz test) expect them.
 COMMON_ERRORS = {

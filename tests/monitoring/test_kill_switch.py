@@ -2,10 +2,11 @@
 
 import pytest
 
+from audit.models import AuditEvent
 from monitoring import services, switches
 from monitoring.models import OperationalSettings
 from predictions.models import Prediction
-from reviews.models import AuditEvent, ReviewItem
+from reviews.models import ReviewItem
 
 CHANGE_URL = "/admin/monitoring/operationalsettings/1/change/"
 

@@ -8,9 +8,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from predictions import services
 from predictions.models import ApiKey
-from reviews.models import AuditEvent
 from tests.predictions.helpers import PREDICT_URL, detail_url, post_json
 
 ACTIVE_URL = "/api/v1/models/active/"

@@ -3,9 +3,9 @@
 import pytest
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from predictions import registry
 from predictions.models import ModelVersion
-from reviews.models import AuditEvent
 from tests.predictions.helpers import PREDICT_URL, post_json
 
 LIST_URL = "/api/v1/models/"

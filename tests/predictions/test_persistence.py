@@ -8,10 +8,11 @@ import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from audit.models import AuditEvent
+from audit.selectors import audit_chain_verify
+from audit.services import audit_chain_extend
 from predictions import persistence, services
 from predictions.models import Explanation, Prediction
-from reviews.audit import audit_chain_extend, audit_chain_verify
-from reviews.models import AuditEvent
 
 pytestmark = pytest.mark.usefixtures("active_model")
 

@@ -6,10 +6,12 @@ import html
 import pytest
 from django.test import Client
 
+from audit import services as audit_services
+from audit.models import AuditEvent
 from predictions import services as prediction_services
 from predictions.models import ApiKey, Explanation, ModelVersion, Prediction
-from reviews import audit, audit_views, services, webhooks
-from reviews.models import AuditEvent, CallbackDelivery, Decision, ReviewItem
+from reviews import audit_views, services, webhooks
+from reviews.models import CallbackDelivery, Decision, ReviewItem
 from tests.predictions.helpers import BATCH_URL, PREDICT_URL, post_json
 from tests.reviews.factories import digest_of
 
@@ -169,7 +171,7 @@ def test_the_trace_lists_every_callback_attempt(auditor_client, traced):
 
 def test_the_timeline_tells_linked_events_from_ones_not_linked_yet(auditor_client, traced):
     unlinked = _trace(auditor_client, traced).content.decode()
-    audit.audit_chain_extend()
+    audit_services.audit_chain_extend()
     linked = _trace(auditor_client, traced).content.decode()
 
     created = AuditEvent.objects.get(request_id=traced.request_id, action="prediction.created")
@@ -204,7 +206,7 @@ def test_the_trace_of_an_unknown_prediction_is_not_found(auditor_client, db, req
 
 
 def test_the_event_log_lists_events_newest_first_with_their_hashes(auditor_client, traced):
-    audit.audit_chain_extend()
+    audit_services.audit_chain_extend()
     newest = AuditEvent.objects.order_by("-seq").first()
 
     response = auditor_client.get("/audit/events/")
@@ -219,7 +221,7 @@ def test_the_event_log_lists_events_newest_first_with_their_hashes(auditor_clien
 
 def test_the_event_log_pages_back_through_older_events(auditor_client, traced, monkeypatch):
     monkeypatch.setattr(audit_views, "PAGE_SIZE", 3)
-    audit.audit_chain_extend()
+    audit_services.audit_chain_extend()
     total = AuditEvent.objects.count()
 
     first = auditor_client.get("/audit/events/").content.decode()

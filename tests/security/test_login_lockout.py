@@ -3,7 +3,7 @@
 from django.test import Client
 from django.urls import reverse
 
-from reviews.models import AuditEvent
+from audit.models import AuditEvent
 
 
 def _login(client: Client, password: str):

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.actors import cli_actor
 from predictions import services
 from predictions.models import ModelVersion
 from predictions.scoring import ArtifactError
-from reviews.audit import cli_actor
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 from django.utils import timezone
 
+from audit.actors import cli_actor
 from predictions import services
-from reviews.audit import cli_actor
 
 
 class Command(BaseCommand):

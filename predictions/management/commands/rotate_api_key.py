@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.actors import cli_actor
 from predictions import services
 from predictions.models import ApiKey
-from reviews.audit import cli_actor
 
 
 class Command(BaseCommand):

@@ -4,11 +4,11 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.actors import cli_actor
 from predictions import services, training
 from predictions.models import ApiKey, ModelVersion, Prediction
 from reviewapp.demo import DEMO_GROUP, DEMO_KEY_NAME, demo_enabled
 from reviewapp.roles import ADMIN, ROLES
-from reviews.audit import cli_actor
 
 
 class Command(BaseCommand):

@@ -1,6 +1,10 @@
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews.audit import audit_chain_extend, audit_chain_verify
+from audit.selectors import audit_chain_verify
+from audit.services import audit_chain_extend
 
 
 class Command(BaseCommand):
@@ -9,10 +13,10 @@ class Command(BaseCommand):
         "the first broken event. Prints the head hash, to keep outside the database."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--no-link", action="store_true", help="Verify only; link nothing first")
 
-    def handle(self, *args, no_link, **options):
+    def handle(self, *args: Any, no_link: bool, **options: Any) -> None:
         if not no_link:
             audit_chain_extend()
         report = audit_chain_verify()

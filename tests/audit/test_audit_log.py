@@ -15,11 +15,15 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from audit import chain
+from audit import selectors as audit_selectors
+from audit import services as audit_services
+from audit.models import AuditEvent
 from predictions import persistence
 from predictions import services as prediction_services
 from predictions.models import ApiKey, ModelVersion, Prediction
-from reviews import audit, services, webhooks
-from reviews.models import AuditEvent, CallbackDelivery, Decision, ReviewItem
+from reviews import services, webhooks
+from reviews.models import CallbackDelivery, Decision, ReviewItem
 from tests.predictions.helpers import BATCH_URL, PREDICT_URL, post_json
 from tests.reviews.factories import digest_of
 
@@ -157,7 +161,7 @@ def test_claiming_writes_a_claimed_event(make_items, analyst):
     assert event.request_id == item.prediction.request_id
     assert (event.object_type, event.object_id) == ("review_item", str(item.pk))
     assert event.before is None
-    assert event.after == {"state": "claimed", "lease_expires_at": audit.plain(item.lease_expires_at)}
+    assert event.after == {"state": "claimed", "lease_expires_at": chain.plain(item.lease_expires_at)}
     assert event.after["lease_expires_at"].startswith(item.lease_expires_at.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
@@ -543,9 +547,9 @@ def test_an_invalid_user_form_writes_no_event(root_client, make_user):
 
 
 def _record(count: int, start: int = 0) -> list[AuditEvent]:
-    return audit.audit_events_record(
+    return audit_services.audit_events_record(
         events=[
-            audit.Event(
+            audit_services.Event(
                 action=Action.API_KEY_CREATED,
                 actor="test",
                 object_type="api_key",
@@ -565,7 +569,7 @@ def _chain() -> list[tuple[int | None, str | None, str | None]]:
 def linked_events(db) -> list[AuditEvent]:
     """Five events, linked into the chain."""
     _record(5)
-    audit.audit_chain_extend()
+    audit_services.audit_chain_extend()
     return list(AuditEvent.objects.order_by("seq"))
 
 
@@ -578,52 +582,52 @@ def test_events_are_written_unlinked(db):
 def test_linking_chains_events_in_id_order_from_the_genesis_hash(db):
     _record(4)
 
-    assert audit.audit_chain_extend() == 4
+    assert audit_services.audit_chain_extend() == 4
 
     events = list(AuditEvent.objects.order_by("id"))
     assert [e.seq for e in events] == [1, 2, 3, 4]
-    assert events[0].prev_hash == audit.GENESIS_HASH == "0" * 64
+    assert events[0].prev_hash == chain.GENESIS_HASH == "0" * 64
     for before, event in itertools.pairwise(events):
         assert event.prev_hash == before.hash
     for event in events:
-        content = audit.event_content(event)
+        content = chain.event_content(event)
         assert json.loads(content)["seq"] == event.seq  # the position is part of what is hashed
         expected = hashlib.sha256(f"{event.prev_hash}\n{content}".encode()).hexdigest()
-        assert event.hash == expected == audit.chain_hash(event.prev_hash, content)
+        assert event.hash == expected == chain.chain_hash(event.prev_hash, content)
     assert len({e.hash for e in events}) == 4
 
 
 def test_linking_twice_links_nothing_new(db):
     _record(3)
-    audit.audit_chain_extend()
+    audit_services.audit_chain_extend()
     chain = _chain()
 
-    assert audit.audit_chain_extend() == 0
+    assert audit_services.audit_chain_extend() == 0
 
     assert _chain() == chain
 
 
 def test_linking_again_extends_the_chain_from_its_head(db):
     _record(3)
-    audit.audit_chain_extend()
+    audit_services.audit_chain_extend()
     head = AuditEvent.objects.get(seq=3)
     _record(2, start=3)
 
-    assert audit.audit_chain_extend() == 2
+    assert audit_services.audit_chain_extend() == 2
 
     fourth, fifth = AuditEvent.objects.filter(seq__gt=3).order_by("seq")
     assert (fourth.seq, fifth.seq) == (4, 5)
     assert fourth.prev_hash == head.hash
     assert fifth.prev_hash == fourth.hash
-    assert audit.audit_chain_verify().ok
+    assert audit_selectors.audit_chain_verify().ok
 
 
 def test_linking_in_small_batches_makes_the_same_chain(db):
     _record(5)
 
-    assert audit.audit_chain_extend(batch_size=2) == 5
+    assert audit_services.audit_chain_extend(batch_size=2) == 5
 
-    report = audit.audit_chain_verify()
+    report = audit_selectors.audit_chain_verify()
     assert (report.ok, report.checked, report.unlinked) == (True, 5, 0)
     assert [seq for seq, _, _ in _chain()] == [1, 2, 3, 4, 5]
 
@@ -666,7 +670,7 @@ def test_the_chain_of_real_state_changes_verifies(make_items, analyst):
 
     call_command("verify_audit_log", stdout=StringIO())
 
-    report = audit.audit_chain_verify()
+    report = audit_selectors.audit_chain_verify()
     assert report.ok
     assert report.checked == AuditEvent.objects.count() > 5
     assert report.head_hash == AuditEvent.objects.order_by("-seq").first().hash
@@ -696,7 +700,7 @@ def test_concurrent_writers_and_linkers_never_fork_the_chain(audit_log_flushable
             start.wait(timeout=30)
             while True:
                 last_round = writing_done.is_set()
-                linked.append(audit.audit_chain_extend())
+                linked.append(audit_services.audit_chain_extend())
                 if last_round:
                     return
         except BaseException as error:
@@ -720,7 +724,7 @@ def test_concurrent_writers_and_linkers_never_fork_the_chain(audit_log_flushable
     assert sum(linked) == total  # every event linked exactly once
     assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, total + 1))
     assert AuditEvent.objects.values("prev_hash").distinct().count() == total  # no two share a parent
-    report = audit.audit_chain_verify()
+    report = audit_selectors.audit_chain_verify()
     assert (report.ok, report.checked, report.unlinked) == (True, total, 0)
 
 
@@ -800,10 +804,10 @@ def test_the_database_lets_an_unlinked_event_be_linked(db):
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE reviews_auditevent SET seq = 1, prev_hash = %s, hash = %s WHERE id = %s",
-            [audit.GENESIS_HASH, "a" * 64, event.pk],
+            [chain.GENESIS_HASH, "a" * 64, event.pk],
         )
 
-    assert _chain() == [(1, audit.GENESIS_HASH, "a" * 64)]
+    assert _chain() == [(1, chain.GENESIS_HASH, "a" * 64)]
     # Once linked, it stays where it is.
     _refused(_sql("UPDATE reviews_auditevent SET seq = 2 WHERE id = %s", [event.pk]))
 
@@ -825,14 +829,14 @@ def test_verify_names_the_event_whose_content_was_changed(linked_events):
     with pytest.raises(CommandError, match=r"broken at event #3: its content does not match its hash"):
         call_command("verify_audit_log", stdout=StringIO())
 
-    report = audit.audit_chain_verify()
+    report = audit_selectors.audit_chain_verify()
     assert (report.broken_seq, report.checked) == (3, 2)
 
 
 def test_verify_names_the_event_after_one_rewritten_with_a_fresh_hash(linked_events):
     third = linked_events[2]
     third.after = {"n": 99}
-    forged = audit.chain_hash(third.prev_hash, audit.event_content(third))
+    forged = chain.chain_hash(third.prev_hash, chain.event_content(third))
     _tamper('UPDATE reviews_auditevent SET "after" = %s, hash = %s WHERE seq = 3', ['{"n": 99}', forged])
 
     with pytest.raises(CommandError, match=r"broken at event #4: its prev_hash does not match"):

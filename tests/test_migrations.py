@@ -1,0 +1,133 @@
+"""A database migrated from the previous release keeps its predictions, reviews and audit chain.
+
+The audit log moved from `reviews` to its own app (and the kill switch's settings row from
+`monitoring` to `predictions`) by changing Django's state only: the tables, their rows and
+the append-only triggers stay where they were.
+"""
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.selectors import audit_chain_verify
+from audit.services import audit_chain_extend
+from predictions.models import Prediction
+from reviews.models import Decision, ReviewItem
+
+# The last migration of each app before the audit app existed (commit 728a14d).
+PREVIOUS_HEAD = [
+    ("audit", None),
+    ("predictions", "0006_api_key_rate_limit"),
+    ("reviews", "0007_api_key_changed_action"),
+    ("monitoring", "0004_latency_snapshot"),
+]
+
+
+def _migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    # An app unapplied entirely, (app, None), has no state of its own to build.
+    return executor.loader.project_state([node for node in targets if node[1]]).apps
+
+
+def _latest():
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
+def _seed_previous_release(apps) -> None:
+    """One reviewed prediction and its audit trail, written through the old schema's models."""
+    now = timezone.now()
+    user = apps.get_model("auth", "User").objects.create(username="ana")
+    version = apps.get_model("predictions", "ModelVersion").objects.create(
+        name="card-fraud",
+        version=1,
+        artifact_path="m.joblib",
+        sha256="0" * 64,
+        feature_schema=[],
+        reference={},
+        review_threshold=0.85,
+        status="active",
+    )
+    prediction = apps.get_model("predictions", "Prediction").objects.create(
+        request_id="order-1",
+        model_version=version,
+        features={"amount": 10.0},
+        features_digest="d" * 64,
+        score=0.6,
+        label="fraud",
+        confidence=0.6,
+        routing="review",
+        status="reviewed",
+        final_label="legit",
+        routing_state="done",
+    )
+    item = apps.get_model("reviews", "ReviewItem").objects.create(
+        prediction=prediction, state="decided", priority=1.0, decided_at=now
+    )
+    apps.get_model("reviews", "Decision").objects.create(
+        review_item=item,
+        outcome="overridden",
+        final_label="legit",
+        reason="data_error",
+        reviewer=user,
+        reviewer_name="ana",
+        seen_digest="s" * 64,
+        decided_at=now,
+    )
+    OldAuditEvent = apps.get_model("reviews", "AuditEvent")
+    for action in ("prediction.created", "prediction.routed", "review.decided"):
+        OldAuditEvent.objects.create(
+            created_at=now,
+            action=action,
+            actor="user:ana",
+            request_id="order-1",
+            object_type="prediction",
+            object_id=str(prediction.pk),
+            after={"step": action},
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_from_the_previous_release_keeps_every_record_and_the_chain():
+    old_apps = _migrate(PREVIOUS_HEAD)
+    old_review_models = {model._meta.model_name for model in old_apps.get_app_config("reviews").get_models()}
+    assert "auditevent" in old_review_models
+    try:
+        _seed_previous_release(old_apps)
+        audit_chain_extend()  # the table is the same before and after: link it as the old linker did
+        head_before = audit_chain_verify().head_hash
+    finally:
+        _migrate(_latest())
+
+    assert Prediction.objects.get(request_id="order-1").final_label == "legit"
+    assert ReviewItem.objects.get().state == ReviewItem.State.DECIDED
+    assert Decision.objects.get().reviewer_name == "ana"
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == [
+        "prediction.created",
+        "prediction.routed",
+        "review.decided",
+    ]
+    report = audit_chain_verify()
+    assert report.ok
+    assert (report.checked, report.head_hash) == (3, head_before)
+    # Permissions and admin history follow the model to its new app.
+    assert ContentType.objects.get_for_model(AuditEvent).app_label == "audit"
+    assert not ContentType.objects.filter(app_label="reviews", model="auditevent").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_audit_log_stays_append_only_after_the_move():
+    _migrate(PREVIOUS_HEAD)
+    _migrate(_latest())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY 1",
+            [AuditEvent._meta.db_table],
+        )
+        triggers = [row[0] for row in cursor.fetchall()]
+    assert triggers == ["reviews_auditevent_append_only", "reviews_auditevent_append_only_rows"]
