@@ -23,14 +23,17 @@ run: $(STAMP)
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	$(DEMO_ENV) OMP_NUM_THREADS=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## test: the whole suite (set DATABASE_URL / REDIS_URL for PostgreSQL and a real broker)
+## test: lint, import layers, types, then the whole suite (set DATABASE_URL / REDIS_URL for
+## PostgreSQL and a real broker)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	DEBUG=1 $(BIN)/mypy
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports && DEBUG=1 $(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
