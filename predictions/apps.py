@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class PredictionsConfig(AppConfig):
     name = "predictions"
     verbose_name = "Predictions and models"
+
+    def ready(self) -> None:
+        # Imported here so every process (web, Celery worker) creates the counters once, at start.
+        from predictions import metrics  # noqa: F401

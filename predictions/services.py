@@ -20,13 +20,12 @@ from audit.actors import actor_name
 from audit.models import AuditEvent
 from audit.services import Event, audit_event_record, audit_events_record
 from monitoring.switches import review_everything
-from predictions import registry
+from predictions import metrics, registry
 from predictions.models import ApiKey, ModelVersion, Prediction
 from predictions.persistence import ScoredRow, scored_rows_insert
 from predictions.rates import parse_rate
 from predictions.scoring import Scored, save_artifact
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
-from reviewapp import metrics
 
 if TYPE_CHECKING:  # training imports pandas, which a web process never needs
     from predictions.training import TrainingResult

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ReviewsConfig(AppConfig):
     name = "reviews"
     verbose_name = "Review queue"
+
+    def ready(self) -> None:
+        # Imported here so every process (web, Celery worker) creates the counters once, at start.
+        from reviewapp.metrics import scrape_collector_add
+        from reviews.metrics import CallbackCollector, ReviewQueueCollector
+
+        scrape_collector_add(ReviewQueueCollector())
+        scrape_collector_add(CallbackCollector())

@@ -13,8 +13,7 @@ from audit.actors import actor_name
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from predictions.models import Prediction
-from reviewapp import metrics
-from reviews import selectors, webhooks
+from reviews import metrics, selectors, webhooks
 from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewItem
 
 logger = logging.getLogger(__name__)

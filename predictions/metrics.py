@@ -1,0 +1,47 @@
+"""Prometheus counters of the scoring path (exposed by reviewapp.metrics with the rest).
+
+Created once, when the app is ready (PredictionsConfig.ready), so every process (web server,
+Celery worker) has them from the start, not from its first prediction.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterable
+
+from prometheus_client import Counter, Histogram
+
+TENTHS = tuple(round(0.1 * step, 1) for step in range(1, 11))
+# Confidence is max(p, 1 - p), so it lives in [0.5, 1]; the review threshold is usually 0.8-0.95.
+CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99, 1.0)
+
+PREDICTIONS = Counter(
+    "reviewapp_predictions",
+    "Stored predictions by label, routing (auto or review) and model version.",
+    ["label", "routing", "model_version"],
+)
+PREDICTION_CONFIDENCE = Histogram(
+    "reviewapp_prediction_confidence",
+    "Confidence, max(p, 1 - p), of stored predictions.",
+    ["model_version"],
+    buckets=CONFIDENCE_BUCKETS,
+)
+PREDICTION_SCORE = Histogram(
+    "reviewapp_prediction_score",
+    "Fraud probability of stored predictions.",
+    ["model_version"],
+    buckets=TENTHS,
+)
+
+
+def predictions_observe(*, predictions: Iterable) -> None:
+    """Count newly stored predictions; call it once they are committed."""
+    predictions = list(predictions)
+    # One increment per label set: a batch of 1,000 is mostly one or two of them.
+    counts = collections.Counter((p.label, p.routing, str(p.model_version.version)) for p in predictions)
+    for labels, count in counts.items():
+        PREDICTIONS.labels(*labels).inc(count)
+    for prediction in predictions:
+        version = str(prediction.model_version.version)
+        PREDICTION_CONFIDENCE.labels(version).observe(prediction.confidence)
+        PREDICTION_SCORE.labels(version).observe(prediction.score)
