@@ -6,6 +6,7 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring and operations"
 
     def ready(self) -> None:
+        from monitoring import receivers  # noqa: F401  (starts the latency recorder in web processes)
         from monitoring.metrics import MonitoringCollector
         from reviewapp import metrics
 

@@ -2,8 +2,9 @@
 
 In the web process, not in a Celery task: the histograms live in the web server's memory or
 its PROMETHEUS_MULTIPROC_DIR, which a worker in another container or on another host cannot
-read. reviewapp/wsgi.py starts one daemon thread per process (gunicorn worker or runserver);
-it wakes on each minute, and the first process of a server to write the minute's row wins
+read. Each web process (gunicorn worker or runserver) starts one daemon thread when
+reviewapp/wsgi.py sends `web_process_started` (monitoring/receivers.py); it wakes on each
+minute, and the first process of a server to write the minute's row wins
 (services.latency_snapshot_record). Requests never wait for it.
 """
 

@@ -8,3 +8,7 @@ class PredictionsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here so every process (web, Celery worker) creates the counters once, at start.
         from predictions import metrics  # noqa: F401
+        from predictions.registry import active_model_readiness
+        from reviewapp.readiness import readiness_check_add
+
+        readiness_check_add(name="model", probe=active_model_readiness)

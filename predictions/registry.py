@@ -63,6 +63,13 @@ def get_active_model() -> ActiveModel:
         return _loaded[version_id]
 
 
+def active_model_readiness() -> dict:
+    """/readyz's "model" check: loads the active artifact if this process has not yet, verifying
+    its checksum; raises NoActiveModel or ArtifactError when it cannot score."""
+    active = get_active_model()
+    return {"version": active.version.version, "sha256": active.version.sha256}
+
+
 def forget() -> None:
     """Drop the cache so the next call asks the database (after an activation, in tests)."""
     with _lock:

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import empty
 
-from predictions.models import ApiKey
 from reviewapp import logs, metrics
 
 access_logger = logging.getLogger("reviewapp.access")
@@ -63,11 +62,17 @@ def _log_access(request: HttpRequest, response: HttpResponse, *, route: str, sec
     )
 
 
+def access_log_api_key_set(*, request: HttpRequest, name: str) -> None:
+    """Name the API key that made the request in its access line (its authentication calls this)."""
+    # On the HttpRequest this middleware holds: DRF passes its own Request, which wraps it.
+    getattr(request, "_request", request).api_key_name = name
+
+
 def _caller(request: HttpRequest) -> dict[str, str]:
     """Who made the request, as far as is known without a database query of its own."""
-    auth = getattr(request, "auth", None)  # DRF copies its authentication result here
-    if isinstance(auth, ApiKey):
-        return {"api_key": auth.name}
+    api_key_name = getattr(request, "api_key_name", None)
+    if api_key_name is not None:
+        return {"api_key": api_key_name}
     user = request.__dict__.get("user")
     # The session user is lazy: name it only if the request already looked it up.
     wrapped = getattr(user, "_wrapped", user)

@@ -2,7 +2,6 @@ import hmac
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
 
 import redis
 from django.conf import settings
@@ -12,8 +11,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 
-from predictions import registry
 from reviewapp import metrics as app_metrics
+from reviewapp.readiness import Probe, readiness_checks
 from reviewapp.roles import ADMIN, ANALYST, AUDITOR, has_role
 
 logger = logging.getLogger(__name__)
@@ -29,28 +28,29 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: the database answers, the broker answers and the active model is loaded.
+    """Readiness: the database answers, the broker answers, and each app's checks pass (the
+    active model is loaded: predictions' check).
 
     200 with each check's result, or 503 naming the checks that failed.
     """
     checks = {
-        "database": _check(_database),
-        "broker": _check(_broker),
-        "model": _check(_model),
+        "database": _check("database", _database),
+        "broker": _check("broker", _broker),
+        **{name: _check(name, probe) for name, probe in readiness_checks().items()},
     }
     failed = [name for name, check in checks.items() if check["status"] == "fail"]
     body = {"status": "fail" if failed else "ok", "failed": failed, "checks": checks}
     return JsonResponse(body, status=503 if failed else 200)
 
 
-def _check(probe: Callable[[], dict]) -> dict:
+def _check(name: str, probe: Probe) -> dict:
     """Run one probe: its own details with "ok", or "fail" and the error, and how long it took."""
     started = time.perf_counter()
     try:
         result = {"status": "ok", **probe()}
     except Exception as exc:  # any failure means not ready
         # The answer is public: it names the error; the log line has the details.
-        logger.warning("readiness check %s failed: %s", probe.__name__.strip("_"), exc, exc_info=True)
+        logger.warning("readiness check %s failed: %s", name, exc, exc_info=True)
         result = {"status": "fail", "error": type(exc).__name__}
     result["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result
@@ -77,12 +77,6 @@ def _broker() -> dict:
     finally:
         client.close()
     return {}
-
-
-def _model() -> dict:
-    # Loads the active artifact if this process has not yet, verifying its checksum.
-    active = registry.get_active_model()
-    return {"version": active.version.version, "sha256": active.version.sha256}
 
 
 @never_cache

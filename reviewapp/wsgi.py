@@ -5,8 +5,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
 application = get_wsgi_application()
 
-# Each web process stores its request-latency histograms once a minute, for the monitoring
-# page's latency over time (a thread of its own, off the request path).
-from monitoring import recorder  # noqa: E402  (needs the apps loaded above)
+# Apps start what each web process runs beside its requests (the monitoring app: its latency
+# recorder thread). Only here: Celery workers and management commands never load this module.
+from reviewapp.signals import web_process_started  # noqa: E402  (needs the apps loaded above)
 
-recorder.start()
+web_process_started.send(sender=None)

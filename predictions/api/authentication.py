@@ -7,6 +7,7 @@ from rest_framework import authentication, exceptions
 from predictions import selectors
 from predictions.models import ApiKey
 from reviewapp.demo import DEMO_KEY_NAME, demo_enabled
+from reviewapp.middleware import access_log_api_key_set
 
 KEYWORD = "Api-Key"
 # last_used_at is a hint, not a log: write it at most once a minute per key.
@@ -33,6 +34,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
+        access_log_api_key_set(request=request, name=api_key.name)
         return api_key, api_key
 
     def authenticate_header(self, request) -> str:

@@ -1,5 +1,7 @@
 """Each web server stores its latency histograms once a minute; beat keeps the table to its retention."""
 
+import importlib
+import sys
 import threading
 from datetime import timedelta
 
@@ -118,3 +120,14 @@ def test_the_recorder_thread_records_a_baseline_at_start_and_stops_when_asked():
     assert not thread.is_alive()
     # At least the baseline; a second only if the minute turned while it was being stopped.
     assert LatencySnapshot.objects.filter(source="web-thread").count() >= 1
+
+
+def test_each_web_process_starts_its_recorder_when_it_loads_the_wsgi_application(monkeypatch):
+    # gunicorn and runserver both load reviewapp.wsgi; Celery workers and commands never do.
+    started = []
+    monkeypatch.setattr(recorder, "start", lambda: started.append(True))
+    monkeypatch.delitem(sys.modules, "reviewapp.wsgi", raising=False)
+
+    importlib.import_module("reviewapp.wsgi")
+
+    assert started == [True]

@@ -1,0 +1,21 @@
+"""The checks /readyz runs after the database and the broker: each app adds its own.
+
+A check is a function that returns details to report (a dict) or raises when the process is
+not ready. Apps add theirs from their AppConfig.ready, so the order is INSTALLED_APPS order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Probe = Callable[[], dict]
+
+_checks: dict[str, Probe] = {}
+
+
+def readiness_check_add(*, name: str, probe: Probe) -> None:
+    _checks.setdefault(name, probe)
+
+
+def readiness_checks() -> dict[str, Probe]:
+    return dict(_checks)
