@@ -10,15 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from monitoring import latency_history
 from monitoring.models import DriftReport, LatencySnapshot, WorkerHeartbeat
 from predictions.models import ModelVersion, Prediction
-from reviews.models import Decision, ReviewItem
+from reviews.models import Decision
 
 # Histogram edges: scores over [0, 1]; confidence, max(p, 1 - p), over [0.5, 1].
 SCORE_EDGES = tuple(round(0.1 * i, 2) for i in range(11))
@@ -38,10 +37,6 @@ def drift_report_latest() -> DriftReport | None:
 
 def worker_heartbeat() -> WorkerHeartbeat | None:
     return WorkerHeartbeat.objects.filter(pk=1).first()
-
-
-def active_model_version() -> ModelVersion | None:
-    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
 
 
 # --- predictions ------------------------------------------------------------------------
@@ -111,39 +106,7 @@ def prediction_stats(*, since: datetime) -> PredictionStats:
     )
 
 
-# --- review queue and decisions ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueHealth:
-    depth: int
-    claimed: int
-    overdue: int
-    oldest: datetime | None
-    now: datetime
-
-    @property
-    def oldest_age(self) -> timedelta | None:
-        return self.now - self.oldest if self.oldest else None
-
-    @property
-    def sla(self) -> timedelta:
-        return timedelta(minutes=settings.REVIEW_SLA_MINUTES)
-
-    @property
-    def past_sla(self) -> bool:
-        return self.oldest_age is not None and self.oldest_age > self.sla
-
-
-def queue_health(*, now: datetime) -> QueueHealth:
-    deadline = now - timedelta(minutes=settings.REVIEW_SLA_MINUTES)
-    row = ReviewItem.objects.exclude(state=ReviewItem.State.DECIDED).aggregate(
-        depth=Count("pk"),
-        claimed=Count("pk", filter=Q(state=ReviewItem.State.CLAIMED, lease_expires_at__gte=now)),
-        overdue=Count("pk", filter=Q(created_at__lt=deadline)),
-        oldest=Min("created_at"),
-    )
-    return QueueHealth(**row, now=now)
+# --- decisions (the queue's health: reviews.selectors.queue_health) ---------------------
 
 
 @dataclass(frozen=True)

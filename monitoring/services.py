@@ -21,6 +21,7 @@ from monitoring.models import (
 )
 from predictions.models import ModelVersion, Prediction
 from predictions.registry import NoActiveModel
+from predictions.selectors import model_version_active
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def drift_report_create(
     """
     if window_hours is not None and last_n is not None:
         raise ValueError("give window_hours or last_n, not both")
-    version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    version = model_version_active()
     if version is None:
         raise NoActiveModel("no model version is active, so there is nothing to compare")
     now = now or timezone.now()

@@ -12,7 +12,9 @@ from django.views.decorators.http import require_GET
 
 from monitoring import charts, selectors, services, switches
 from monitoring.templatetags.monitoring import milliseconds
+from predictions.selectors import model_version_active
 from reviewapp.roles import ADMIN, ANALYST, AUDITOR, role_required
+from reviews.selectors import queue_health
 
 WINDOW = timedelta(hours=24)
 # A heartbeat is sent every minute; three missed ones mean beat, the broker or the workers are down.
@@ -38,7 +40,7 @@ monitor_required = role_required(ADMIN, ANALYST, AUDITOR)
 @monitor_required
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    version = selectors.active_model_version()
+    version = model_version_active()
     stats = selectors.prediction_stats(since=now - WINDOW)
     report = selectors.drift_report_latest()
     heartbeat = selectors.worker_heartbeat()
@@ -54,7 +56,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "volume_chart": _volume_chart(selectors.prediction_volume_by_hour(now=now)),
         "score_chart": charts.histogram(counts=stats.score_bins, edges=selectors.SCORE_EDGES, css="score"),
         "confidence_chart": _confidence_chart(stats, version),
-        "queue": selectors.queue_health(now=now),
+        "queue": queue_health(now=now),
         "decisions": selectors.decision_stats(since=now - WINDOW),
         "report": report,
         "drift": _drift(report),

@@ -5,17 +5,14 @@ Computed on the server so the page needs no script and reads the same without co
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
+
+from predictions.scoring import sigmoid
 
 SHOWN_FEATURES = 10
 # Units that say what a number is rather than what it counts: not shown after the value.
 UNITLESS = {"ratio", "score", "hour", "day"}
-
-
-def probability(log_odds: float) -> float:
-    return 1.0 / (1.0 + math.exp(-log_odds))
 
 
 @dataclass(frozen=True)
@@ -77,9 +74,9 @@ def waterfall(
     return {
         "steps": steps,
         "base_value": base_value,
-        "base_probability": probability(base_value),
+        "base_probability": float(sigmoid(base_value)),
         "output": total,
-        "output_probability": probability(total),
+        "output_probability": float(sigmoid(total)),
         "base_x": scale(base_value),
         "output_x": scale(total),
     }

@@ -6,7 +6,6 @@ from django.db import connection
 
 from predictions import selectors
 from predictions.models import Prediction
-from reviews.models import Decision
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
@@ -43,7 +42,9 @@ class PredictionFilterSet(django_filters.FilterSet):
     label = django_filters.ChoiceFilter(choices=Prediction.Label.choices, label="Model label")
     final_label = django_filters.ChoiceFilter(choices=Prediction.Label.choices)
     decision = django_filters.ChoiceFilter(
-        field_name="review_item__decision__outcome", choices=Decision.Outcome.choices, label="Decision"
+        field_name="review_item__decision__outcome",
+        choices=selectors.decision_outcome_choices(),
+        label="Decision",
     )
     reviewer = django_filters.CharFilter(method="filter_reviewer", label="Reviewer")
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score from")

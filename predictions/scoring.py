@@ -11,7 +11,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import joblib
 import numpy as np
@@ -23,6 +23,11 @@ READABLE_FORMATS = {1, 2}  # 2: the trees and the estimator as bytes (see save_a
 ADDITIVITY_TOLERANCE = 1e-6
 REASON_CODE_COUNT = 3
 FRAUD, LEGIT = "fraud", "legit"
+
+
+def label_opposite(label: str) -> str:
+    """The other label: what an analyst's override makes of the model's."""
+    return LEGIT if label == FRAUD else FRAUD
 
 
 class ArtifactError(Exception):
@@ -157,6 +162,15 @@ def encode_rows(schema: list[dict[str, Any]], rows: list[dict[str, Any]]) -> np.
 # --- scoring and explanation ------------------------------------------------------------
 
 
+@overload
+def sigmoid(log_odds: float) -> float: ...
+@overload
+def sigmoid(log_odds: np.ndarray) -> np.ndarray: ...
+def sigmoid(log_odds: float | np.ndarray) -> float | np.ndarray:
+    """The probability a log-odds stands for: the trees' raw output and SHAP values are log-odds."""
+    return 1.0 / (1.0 + np.exp(-log_odds))
+
+
 @dataclass(frozen=True)
 class Scored:
     score: float
@@ -224,7 +238,7 @@ class Scorer:
         gap = np.abs(self.base_value + values.sum(axis=1) - raw)
         if gap.max(initial=0.0) > ADDITIVITY_TOLERANCE:
             raise ExplanationError(f"SHAP values miss the model output by {gap.max():.3g}")
-        scores = 1.0 / (1.0 + np.exp(-raw))
+        scores = sigmoid(raw)
         return [self._scored(float(p), float(r), v) for p, r, v in zip(scores, raw, values, strict=True)]
 
     def _scored(self, score: float, raw: float, values: np.ndarray) -> Scored:

@@ -7,12 +7,12 @@ import hmac
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.conf import settings
-from django.db.models import Max, Min, QuerySet
+from django.db.models import Field, Max, Min, Model, QuerySet
 
 from predictions.models import ApiKey, ModelVersion, Prediction
-from reviews.models import Decision
 
 API_KEY_PREFIX = "ra_"
 # Valid keys seen recently, by hash: spares the hot path a query per request. A revocation
@@ -94,4 +94,30 @@ def model_version_span(*, version: int) -> VersionSpan | None:
 
 def reviewer_last_decided_at(*, reviewer_name: str) -> datetime | None:
     """When a reviewer made their last decision; None if they made none. No join."""
-    return Decision.objects.filter(reviewer_name=reviewer_name).aggregate(last=Max("decided_at"))["last"]
+    decisions = _decision_model()._default_manager
+    return decisions.filter(reviewer_name=reviewer_name).aggregate(last=Max("decided_at"))["last"]
+
+
+def decision_outcome_choices() -> list[tuple[str, str]]:
+    """The outcomes a decision can have, for the search's decision filter."""
+    outcome = cast(Field, _decision_model()._meta.get_field("outcome"))
+    return list(outcome.flatchoices)
+
+
+def _decision_model() -> type[Model]:
+    # Decisions belong to reviews, an app above this one that it may not import. The search
+    # reaches them as its lookups do, through the relations reviews declares on Prediction.
+    review_item = _related_model(Prediction, "review_item")
+    return _related_model(review_item, "decision")
+
+
+def _related_model(model: type[Model], name: str) -> type[Model]:
+    related = model._meta.get_field(name).related_model
+    if not isinstance(related, type):
+        raise LookupError(f"{model.__name__}.{name} is not a relation")
+    return related
+
+
+def model_version_active() -> ModelVersion | None:
+    """The one active model version (a database constraint allows no more), or None."""
+    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()

@@ -1,9 +1,11 @@
-"""Writes: registering and activating model versions, creating and routing predictions."""
+"""Writes: registering and activating model versions, creating predictions, the routing outbox.
+
+Routing into the review queue is reviews' service: this app records which predictions wait
+for it, sends them to its task by name and marks them routed or reviewed when reviews says so.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import secrets
 import uuid
@@ -11,12 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from celery import current_app
+from celery.app.task import Task
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from audit.actors import actor_name
+from audit.digests import FEATURES_V1, digest
 from audit.models import AuditEvent
 from audit.services import Event, audit_event_record, audit_events_record
 from monitoring.switches import review_everything
@@ -124,8 +129,8 @@ def model_version_activate(*, version: int, actor: str) -> ModelVersion:
 
 
 def features_digest(features: dict[str, Any]) -> str:
-    canonical = json.dumps(features, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # Frozen spelling: stored digests are compared with new ones to recognise a repeat.
+    return digest(features, spelling=FEATURES_V1)
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,7 @@ def _insert_scored(active, api_key, candidates: list[_Candidate], actor: str) ->
     created = [row.prediction for row in rows]
     to_route = [p.pk for p in created if p.routing == Prediction.Routing.REVIEW]
     if to_route:
-        transaction.on_commit(lambda: enqueue_routing(prediction_ids=to_route))
+        transaction.on_commit(lambda: routing_enqueue(prediction_ids=to_route))
     metrics.predictions_observe(predictions=created)  # committed: callers hold no transaction
     return created
 
@@ -299,12 +304,17 @@ def _prediction_row(version: ModelVersion, api_key, candidate: _Candidate, resul
 # --- routing ----------------------------------------------------------------------------
 
 
-def enqueue_routing(*, prediction_ids: list[int]) -> None:
-    """Hand predictions to the routing task; if the broker is down, the sweeper retries."""
-    from predictions.tasks import route_predictions
+# The task that routes predictions into the review queue (reviews.services.review_items_route).
+# It lives in reviews, which this app may not import, so it is found by name: renaming the task
+# means changing this line (a test checks that the name resolves).
+ROUTING_TASK = "reviews.tasks.review_items_route"
 
+
+def routing_enqueue(*, prediction_ids: list[int]) -> None:
+    """Hand predictions to the routing task; if the broker is down, the sweeper retries."""
+    task = _routing_task()
     try:
-        route_predictions.apply_async(kwargs={"prediction_ids": prediction_ids})
+        task.apply_async(kwargs={"prediction_ids": prediction_ids})
     except Exception:  # the broker's errors vary by transport; none may fail the request
         logger.warning(
             "routing enqueue failed for %d predictions; the sweeper will retry",
@@ -313,37 +323,39 @@ def enqueue_routing(*, prediction_ids: list[int]) -> None:
         )
 
 
-def predictions_route(*, prediction_ids: list[int]) -> int:
-    """Create one review item per prediction still waiting; safe to run any number of times."""
-    from reviews.services import review_items_create
+def _routing_task() -> Task:
+    # From the app's registry rather than send_task: send_task always publishes, ignoring
+    # task_always_eager, on which the no-broker mode (the demo, the tests) relies.
+    if ROUTING_TASK not in current_app.tasks:
+        # Task modules are imported by the worker at start; a web process imports them here,
+        # on its first routing.
+        current_app.autodiscover_tasks(force=True)
+    return current_app.tasks[ROUTING_TASK]
 
-    with transaction.atomic():
-        waiting = list(
-            Prediction.objects.select_for_update().filter(
-                pk__in=prediction_ids, routing_state=Prediction.RoutingState.PENDING
+
+def predictions_routed_mark(*, predictions: list[Prediction]) -> None:
+    """The outbox is done with these predictions: their review items exist.
+
+    Called by the routing service inside the transaction that created the items, with the
+    predictions locked; the audit events are written in that transaction too.
+    """
+    Prediction.objects.filter(pk__in=[p.pk for p in predictions]).update(
+        routing_state=Prediction.RoutingState.DONE, routed_at=timezone.now()
+    )
+    audit_events_record(
+        events=[
+            Event(
+                action=AuditEvent.Action.PREDICTION_ROUTED,
+                actor="system:routing",
+                object_type="prediction",
+                object_id=p.pk,
+                request_id=p.request_id,
+                before={"routing_state": Prediction.RoutingState.PENDING},
+                after={"routing_state": Prediction.RoutingState.DONE, "queue": "review"},
             )
-        )
-        if not waiting:
-            return 0
-        review_items_create(predictions=waiting)
-        Prediction.objects.filter(pk__in=[p.pk for p in waiting]).update(
-            routing_state=Prediction.RoutingState.DONE, routed_at=timezone.now()
-        )
-        audit_events_record(
-            events=[
-                Event(
-                    action=AuditEvent.Action.PREDICTION_ROUTED,
-                    actor="system:routing",
-                    object_type="prediction",
-                    object_id=p.pk,
-                    request_id=p.request_id,
-                    before={"routing_state": Prediction.RoutingState.PENDING},
-                    after={"routing_state": Prediction.RoutingState.DONE, "queue": "review"},
-                )
-                for p in waiting
-            ]
-        )
-    return len(waiting)
+            for p in predictions
+        ]
+    )
 
 
 def routing_sweep(*, older_than_seconds: int | None = None, batch_size: int = 500) -> int:
@@ -365,10 +377,23 @@ def routing_sweep(*, older_than_seconds: int | None = None, batch_size: int = 50
     for start in range(0, len(stale), batch_size):
         chunk = stale[start : start + batch_size]
         Prediction.objects.filter(pk__in=chunk).update(routing_enqueued_at=now)
-        enqueue_routing(prediction_ids=chunk)
+        routing_enqueue(prediction_ids=chunk)
     if stale:
         logger.info("routing sweep re-enqueued %d predictions", len(stale))
     return len(stale)
+
+
+# --- the review's outcome ---------------------------------------------------------------
+
+
+def prediction_review_record(*, prediction: Prediction, final_label: str) -> Prediction:
+    """A person decided the prediction: its final label is theirs.
+
+    Called by the decision service inside its transaction, which also audits the decision.
+    """
+    prediction.status, prediction.final_label = Prediction.Status.REVIEWED, final_label
+    prediction.save(update_fields=["status", "final_label"])
+    return prediction
 
 
 # --- API keys ---------------------------------------------------------------------------

@@ -39,11 +39,11 @@ app.conf.update(
     worker_hijack_root_logger=False,
     beat_schedule={
         "sweep-routing": {
-            "task": "predictions.tasks.sweep_routing",
+            "task": "predictions.tasks.routing_sweep",
             "schedule": crontab(minute="*"),
         },
         "enqueue-due-callbacks": {
-            "task": "reviews.tasks.enqueue_due_callbacks",
+            "task": "reviews.tasks.callbacks_enqueue_due",
             "schedule": crontab(minute="*"),
         },
         # Seconds matter here (an event is unlinked until it runs), so not a crontab.
@@ -52,7 +52,7 @@ app.conf.update(
             "schedule": timedelta(seconds=5),
         },
         "expire-review-leases": {
-            "task": "reviews.tasks.expire_review_leases",
+            "task": "reviews.tasks.review_leases_expire",
             "schedule": crontab(minute="*"),
         },
         "compute-drift": {

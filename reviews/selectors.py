@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
+from audit.digests import REVIEW_V1, digest
 from predictions.models import Prediction
 from reviews.models import ReviewItem
 
@@ -27,7 +26,8 @@ def review_digest(prediction: Prediction) -> str:
         "base_value": explanation.base_value,
         "contributions": explanation.values,
     }
-    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+    # Frozen spelling: stored decisions are checked against it again (the audit trace).
+    return digest(shown, spelling=REVIEW_V1)
 
 
 def available_items(*, now: datetime | None = None) -> QuerySet[ReviewItem]:
@@ -51,28 +51,58 @@ def items_held_by(*, user, now: datetime | None = None) -> QuerySet[ReviewItem]:
     return open_items().filter(state=ReviewItem.State.CLAIMED, claimed_by=user, lease_expires_at__gte=now)
 
 
+def review_sla() -> timedelta:
+    """How long an item may wait for a decision (REVIEW_SLA_MINUTES)."""
+    return timedelta(minutes=settings.REVIEW_SLA_MINUTES)
+
+
 def sla_deadline(*, now: datetime | None = None) -> datetime:
     """Items created before this are past the review SLA."""
-    return (now or timezone.now()) - timedelta(minutes=settings.REVIEW_SLA_MINUTES)
+    return (now or timezone.now()) - review_sla()
 
 
 @dataclass(frozen=True)
-class QueueCounts:
-    pending: int
-    claimed: int
-    overdue: int
+class QueueHealth:
+    """The undecided items: what the queue pages, the monitoring page and the metrics show."""
+
+    pending: int  # claimable: never claimed, released, or under a lease that ran out
+    claimed: int  # held under a live lease
+    overdue: int  # created before the SLA deadline
+    oldest: datetime | None  # when the oldest undecided item was created; None when there is none
+    now: datetime
+
+    @property
+    def depth(self) -> int:
+        return self.pending + self.claimed
+
+    @property
+    def oldest_age(self) -> timedelta | None:
+        return self.now - self.oldest if self.oldest else None
+
+    @property
+    def sla(self) -> timedelta:
+        return review_sla()
+
+    @property
+    def sla_deadline(self) -> datetime:
+        return sla_deadline(now=self.now)
+
+    @property
+    def past_sla(self) -> bool:
+        return self.oldest_age is not None and self.oldest_age > self.sla
 
 
-def queue_counts(*, now: datetime | None = None) -> QueueCounts:
+def queue_health(*, now: datetime | None = None) -> QueueHealth:
+    """Counts and the oldest item in one pass over the open items."""
     now = now or timezone.now()
     held = Q(state=ReviewItem.State.CLAIMED, lease_expires_at__gte=now)
-    # One pass over the open items rather than three counts.
-    counts = ReviewItem.objects.exclude(state=ReviewItem.State.DECIDED).aggregate(
+    row = ReviewItem.objects.exclude(state=ReviewItem.State.DECIDED).aggregate(
         pending=Count("pk", filter=~held),
         claimed=Count("pk", filter=held),
         overdue=Count("pk", filter=Q(created_at__lt=sla_deadline(now=now))),
+        oldest=Min("created_at"),
     )
-    return QueueCounts(**counts)
+    return QueueHealth(**row, now=now)
 
 
 def review_item_for_page(*, pk: int) -> ReviewItem:

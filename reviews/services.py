@@ -1,4 +1,4 @@
-"""Writes on the review queue: create, claim, release, decide, and tell upstream."""
+"""Writes on the review queue: route predictions into it, claim, release, decide, and tell upstream."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from django.utils import timezone
 from audit.actors import actor_name
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from predictions import services as prediction_services
 from predictions.models import Prediction
+from predictions.scoring import label_opposite
 from reviews import metrics, selectors, webhooks
 from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewItem
 
@@ -22,19 +24,21 @@ logger = logging.getLogger(__name__)
 class ReviewError(Exception):
     """A decision or claim that cannot be made; the message is shown to the analyst."""
 
-    status_code = 400
+
+class InvalidDecision(ReviewError):
+    """The decision itself is malformed: an unknown outcome or reason, an override without one."""
 
 
 class NotHolder(ReviewError):
-    status_code = 403
+    """The analyst does not hold the item under a live lease."""
 
 
 class AlreadyDecided(ReviewError):
-    status_code = 409
+    """Someone decided the item already."""
 
 
 class StaleView(ReviewError):
-    status_code = 409
+    """What the analyst saw is not what is stored."""
 
 
 # --- creating items ---------------------------------------------------------------------
@@ -59,6 +63,25 @@ def review_items_create(*, predictions: list[Prediction]) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+def review_items_route(*, prediction_ids: list[int]) -> int:
+    """Create one review item per prediction still waiting in predictions' routing outbox.
+
+    Safe to run any number of times: predictions already routed are skipped under their row
+    lock, and the items, the routed mark and its audit events commit together or not at all.
+    """
+    with transaction.atomic():
+        waiting = list(
+            Prediction.objects.select_for_update().filter(
+                pk__in=prediction_ids, routing_state=Prediction.RoutingState.PENDING
+            )
+        )
+        if not waiting:
+            return 0
+        review_items_create(predictions=waiting)
+        prediction_services.predictions_routed_mark(predictions=waiting)
+    return len(waiting)
 
 
 # --- claiming ---------------------------------------------------------------------------
@@ -209,11 +232,11 @@ def decision_record(
 ) -> Decision:
     """Store the verdict, the final label and the reviewer atomically; queue the callback."""
     if outcome not in Decision.Outcome.values:
-        raise ReviewError(f"Unknown outcome {outcome!r}.")
+        raise InvalidDecision(f"Unknown outcome {outcome!r}.")
     if reason and reason not in Decision.Reason.values:
-        raise ReviewError(f"Unknown reason {reason!r}.")
+        raise InvalidDecision(f"Unknown reason {reason!r}.")
     if outcome == Decision.Outcome.OVERRIDDEN and not reason:
-        raise ReviewError("An override needs a reason.")
+        raise InvalidDecision("An override needs a reason.")
     with transaction.atomic():
         item = ReviewItem.objects.select_for_update().select_related("prediction").get(pk=item_id)
         _check_holder(item, user)
@@ -239,8 +262,7 @@ def decision_record(
         )
         item.state, item.decided_at = ReviewItem.State.DECIDED, now
         item.save(update_fields=["state", "decided_at"])
-        prediction.status, prediction.final_label = Prediction.Status.REVIEWED, decision.final_label
-        prediction.save(update_fields=["status", "final_label"])
+        prediction_services.prediction_review_record(prediction=prediction, final_label=decision.final_label)
         _item_event(
             AuditEvent.Action.REVIEW_DECIDED,
             item,
@@ -256,15 +278,13 @@ def decision_record(
         )
         delivery = _callback_create(decision, prediction)
         if delivery is not None:
-            transaction.on_commit(lambda: enqueue_callback(delivery_id=delivery.pk))
+            transaction.on_commit(lambda: callback_enqueue(delivery_id=delivery.pk))
     metrics.decision_observe(outcome=outcome)  # committed: callers hold no transaction
     return decision
 
 
 def _final_label(model_label: str, outcome: str) -> str:
-    if outcome == Decision.Outcome.CONFIRMED:
-        return model_label
-    return Prediction.Label.LEGIT if model_label == Prediction.Label.FRAUD else Prediction.Label.FRAUD
+    return model_label if outcome == Decision.Outcome.CONFIRMED else label_opposite(model_label)
 
 
 # --- callbacks --------------------------------------------------------------------------
@@ -290,11 +310,11 @@ def _callback_create(decision: Decision, prediction: Prediction) -> CallbackDeli
     )
 
 
-def enqueue_callback(*, delivery_id: int, countdown: int = 0) -> None:
-    from reviews.tasks import deliver_callback
+def callback_enqueue(*, delivery_id: int, countdown: int = 0) -> None:
+    from reviews.tasks import callback_deliver  # the tasks module imports this one
 
     try:
-        deliver_callback.apply_async(kwargs={"delivery_id": delivery_id}, countdown=countdown)
+        callback_deliver.apply_async(kwargs={"delivery_id": delivery_id}, countdown=countdown)
     except Exception:  # broker errors vary by transport; the due-callback sweep retries
         logger.warning("callback enqueue failed for delivery %s", delivery_id, exc_info=True)
 
@@ -373,7 +393,7 @@ def callbacks_enqueue_due(*, grace_seconds: int = 60) -> int:
         ).values_list("pk", flat=True)[:1000]
     )
     for delivery_id in due:
-        enqueue_callback(delivery_id=delivery_id)
+        callback_enqueue(delivery_id=delivery_id)
     return len(due)
 
 
@@ -385,5 +405,5 @@ def callback_replay(*, delivery_id: int, actor: str = "system") -> CallbackDeliv
         delivery.next_attempt_at, delivery.delivered_at = timezone.now(), None
         delivery.save(update_fields=["state", "attempts", "next_attempt_at", "delivered_at"])
         _callback_event(delivery, actor=actor)
-        transaction.on_commit(lambda: enqueue_callback(delivery_id=delivery_id))
+        transaction.on_commit(lambda: callback_enqueue(delivery_id=delivery_id))
     return delivery

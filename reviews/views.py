@@ -1,3 +1,5 @@
+from http import HTTPStatus
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -7,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from predictions.scoring import label_opposite
 from reviewapp.roles import ADMIN, ANALYST, role_required
 from reviews import selectors, services
 from reviews.filtersets import ReviewQueueFilterSet
@@ -15,15 +18,28 @@ from reviews.models import Decision, ReviewItem
 
 analyst_required = role_required(ANALYST, ADMIN)
 
+# The status a page answers with when a service refuses; the services know nothing of HTTP.
+REFUSAL_STATUS: dict[type[services.ReviewError], int] = {
+    services.InvalidDecision: HTTPStatus.BAD_REQUEST,
+    services.NotHolder: HTTPStatus.FORBIDDEN,
+    services.AlreadyDecided: HTTPStatus.CONFLICT,
+    services.StaleView: HTTPStatus.CONFLICT,
+}
+
+
+def _refusal_status(error: services.ReviewError) -> int:
+    return REFUSAL_STATUS.get(type(error), HTTPStatus.BAD_REQUEST)
+
 
 def _queue_context(request: HttpRequest, items, title: str) -> dict:
     page = Paginator(items, settings.REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    health = selectors.queue_health()
     return {
         "title": title,
         "page": page,
-        "counts": selectors.queue_counts(),
-        "sla_deadline": selectors.sla_deadline(),
-        "now": timezone.now(),
+        "counts": health,
+        "sla_deadline": health.sla_deadline,
+        "now": health.now,
     }
 
 
@@ -47,7 +63,7 @@ def my_items(request: HttpRequest) -> HttpResponse:
 @require_GET
 @analyst_required
 def queue_counts(request: HttpRequest) -> HttpResponse:
-    return render(request, "reviews/partials/queue_counts.html", {"counts": selectors.queue_counts()})
+    return render(request, "reviews/partials/queue_counts.html", {"counts": selectors.queue_health()})
 
 
 @require_POST
@@ -116,7 +132,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             form.data["digest"] = selectors.review_digest(item.prediction)
         form.add_error(None, str(error))
         return render(
-            request, "reviews/item.html", _item_context(request, item, form), status=error.status_code
+            request, "reviews/item.html", _item_context(request, item, form), status=_refusal_status(error)
         )
     messages.success(
         request,
@@ -153,7 +169,7 @@ def _item_context(request: HttpRequest, item: ReviewItem, form: DecisionForm) ->
         "held_by_me": held_by_me,
         "held_by_other": held_by_other,
         "overdue": item.created_at < selectors.sla_deadline(now=now),
-        "other_label": "legit" if prediction.label == "fraud" else "fraud",
+        "other_label": label_opposite(prediction.label),
         "outcomes": Decision.Outcome,
         "queue_url": reverse("reviews:queue"),
     }

@@ -136,8 +136,8 @@ def test_routing_writes_one_routed_event_per_prediction(review_model, transactio
         api_key=None, items=[{"request_id": f"txn-{n}", "features": f} for n, f in enumerate(transactions(2))]
     )
 
-    routed = prediction_services.predictions_route(prediction_ids=[p.pk for p in created])
-    again = prediction_services.predictions_route(prediction_ids=[p.pk for p in created])
+    routed = services.review_items_route(prediction_ids=[p.pk for p in created])
+    again = services.review_items_route(prediction_ids=[p.pk for p in created])
 
     assert (routed, again) == (2, 0)
     events = _events(Action.PREDICTION_ROUTED)

@@ -11,6 +11,7 @@ from predictions import registry
 from predictions import services as prediction_services
 from predictions.models import Prediction
 from reviews import selectors
+from reviews import services as review_services
 from reviews.models import Decision, ReviewItem
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -31,7 +32,7 @@ def review_queue(active_model, api_key_and_secret, transactions) -> list[ReviewI
         api_key=api_key_and_secret[0],
         items=[{"request_id": f"e2e-{n}", "features": f} for n, f in enumerate(transactions(QUEUE_LENGTH))],
     )
-    prediction_services.predictions_route(prediction_ids=[p.pk for p in predictions])
+    review_services.review_items_route(prediction_ids=[p.pk for p in predictions])
     items = list(selectors.available_items().select_related("prediction__explanation"))
     assert len(items) == QUEUE_LENGTH
     return items

@@ -85,7 +85,7 @@ def test_the_routing_task_logs_with_the_request_id_of_the_api_call(
     assert response.status_code == 201
     assert response.json()["routing"] == "review"
     (started,) = [line for line in log_lines() if line["message"] == "task started"]
-    assert started["task"] == "predictions.tasks.route_predictions"
+    assert started["task"] == "reviews.tasks.review_items_route"
     assert started["request_id"] == "req-routed"
 
 

@@ -54,6 +54,6 @@ def test_the_routing_task_in_the_worker_logs_the_api_requests_id(
     assert response.status_code == 201
     assert response.json()["routing"] == "review"
     line = json.loads(worker.wait_for_output('"message":"task started"', timeout=30))
-    assert line["task"] == "predictions.tasks.route_predictions"
+    assert line["task"] == "reviews.tasks.review_items_route"
     assert line["request_id"] == "req-to-worker"
     assert line["pid"] != os.getpid()

@@ -69,7 +69,7 @@ def corpus(register_model, transactions, make_user):
     _score(["auto-legit", "auto-fraud"], records[:2])
     _activate(register_model, threshold=1.0)  # sure of nothing: all sent to review
     reviewed = _score(["rev-confirmed", "rev-overridden", "rev-pending"], records[2:])
-    services.predictions_route(prediction_ids=[p.pk for p in reviewed])
+    review_services.review_items_route(prediction_ids=[p.pk for p in reviewed])
     for request_id, reviewer, outcome, reason in [
         ("rev-confirmed", "alice", "confirmed", ""),
         ("rev-overridden", "bob", "overridden", "known_customer_behaviour"),

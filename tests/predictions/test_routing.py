@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from predictions import services
 from predictions.models import Prediction
-from predictions.tasks import route_predictions
+from reviews import services as review_services
 from reviews.models import ReviewItem
+from reviews.tasks import review_items_route
 from tests.predictions.helpers import BATCH_URL, PREDICT_URL, post_json
 
 
@@ -55,9 +56,9 @@ def test_routing_twice_creates_no_second_item(
         post_json(api_client, PREDICT_URL, {"features": unsure_features})
     prediction = Prediction.objects.get()
 
-    assert services.predictions_route(prediction_ids=[prediction.pk]) == 0
+    assert review_services.review_items_route(prediction_ids=[prediction.pk]) == 0
     Prediction.objects.filter(pk=prediction.pk).update(routing_state=Prediction.RoutingState.PENDING)
-    assert services.predictions_route(prediction_ids=[prediction.pk]) == 1
+    assert review_services.review_items_route(prediction_ids=[prediction.pk]) == 1
     assert ReviewItem.objects.filter(prediction=prediction).count() == 1
 
 
@@ -66,10 +67,15 @@ def test_the_task_routes_what_it_is_given(active_model, api_client, features_by_
     post_json(api_client, BATCH_URL, {"items": items})
     ids = list(Prediction.objects.values_list("pk", flat=True))
 
-    route_predictions.delay(prediction_ids=ids)
+    review_items_route.delay(prediction_ids=ids)
 
     assert ReviewItem.objects.count() == 3
     assert set(Prediction.objects.values_list("routing_state", flat=True)) == {"done"}
+
+
+def test_predictions_sends_routing_to_the_task_by_the_name_reviews_registers():
+    # predictions may not import reviews: it finds the task in Celery's registry by this name.
+    assert review_items_route.name == services.ROUTING_TASK
 
 
 def test_a_review_threshold_of_one_routes_everything(
@@ -105,7 +111,7 @@ def test_the_client_gets_its_answer_when_the_broker_is_down(
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(route_predictions, "apply_async", broker_down)
+    monkeypatch.setattr(review_items_route, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         response = post_json(api_client, PREDICT_URL, {"features": unsure_features})
 
@@ -134,7 +140,7 @@ def test_the_sweeper_sends_a_waiting_prediction_once_per_period(
     active_model, api_client, features_by_confidence, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr(services, "enqueue_routing", lambda *, prediction_ids: sent.append(prediction_ids))
+    monkeypatch.setattr(services, "routing_enqueue", lambda *, prediction_ids: sent.append(prediction_ids))
     post_json(
         api_client, PREDICT_URL, {"request_id": "stuck", "features": features_by_confidence["unsure"][0]}
     )

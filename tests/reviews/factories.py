@@ -7,6 +7,7 @@ import itertools
 from predictions import services
 from predictions.models import Prediction
 from reviews import selectors
+from reviews import services as review_services
 from reviews.models import ReviewItem
 
 _batches = itertools.count(1)
@@ -22,7 +23,7 @@ def routed_items(*, records: list[dict], api_key=None) -> list[ReviewItem]:
             for index, features in enumerate(records)
         ],
     )
-    services.predictions_route(prediction_ids=[p.pk for p in predictions])
+    review_services.review_items_route(prediction_ids=[p.pk for p in predictions])
     return list(
         ReviewItem.objects.filter(prediction__in=predictions)
         .select_related("prediction__model_version")

@@ -154,11 +154,11 @@ def test_a_failed_delivery_schedules_its_retry_in_the_worker(receiver, decide, m
     receiver.planned = [500, 500]
     decision = decide(receiver.url)
     scheduled = []
-    monkeypatch.setattr(services, "enqueue_callback", lambda **kwargs: scheduled.append(kwargs))
+    monkeypatch.setattr(services, "callback_enqueue", lambda **kwargs: scheduled.append(kwargs))
     delivery = CallbackDelivery.objects.get(decision=decision)
 
     celery_app.conf.task_always_eager = False  # as in a worker; the autouse fixture restores it
-    state = tasks.deliver_callback(delivery.pk)
+    state = tasks.callback_deliver(delivery.pk)
 
     assert state == "pending"
     assert scheduled == [{"delivery_id": delivery.pk, "countdown": 10}]

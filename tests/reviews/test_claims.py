@@ -201,7 +201,7 @@ def test_the_scheduled_expiry_task_returns_lapsed_items(make_items, analyst):
     services.review_item_claim_next(user=analyst)
     _expire_lease(item)
 
-    assert tasks.expire_review_leases.delay().get() == 1
+    assert tasks.review_leases_expire.delay().get() == 1
 
     item.refresh_from_db()
     assert item.state == ReviewItem.State.PENDING

@@ -79,7 +79,7 @@ def test_a_decided_item_leaves_the_queue(held_item, analyst):
     assert held_item.decided_at == decision.decided_at
     assert held_item not in selectors.open_items()
     assert held_item not in selectors.items_held_by(user=analyst)
-    counts = selectors.queue_counts()
+    counts = selectors.queue_health()
     assert (counts.pending, counts.claimed) == (1, 0)
 
 

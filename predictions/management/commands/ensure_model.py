@@ -1,8 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from predictions import registry
-from predictions.models import ModelVersion
+from predictions import registry, selectors
 from predictions.scoring import ArtifactError
 
 
@@ -13,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--rows", type=int, default=100_000, help="Demo rows, if training is needed")
 
     def handle(self, *args, rows, **options):
-        active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+        active = selectors.model_version_active()
         if active is None:
             call_command("train_model", rows=rows, activate=True, stdout=self.stdout)
             return

@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.actors import cli_actor
-from predictions import services, training
-from predictions.models import ApiKey, ModelVersion, Prediction
+from predictions import selectors, services, training
+from predictions.models import ApiKey, Prediction
 from reviewapp.demo import DEMO_GROUP, DEMO_KEY_NAME, demo_enabled
 from reviewapp.roles import ADMIN, ROLES
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "seed_demo runs only with DEBUG=1 and DEMO_MODE=1: demo users have known roles"
             )
-        if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
+        if selectors.model_version_active() is None:
             call_command("train_model", rows=training_rows, activate=True, stdout=self.stdout)
         self._users()
         api_key = self._api_key()
@@ -55,7 +55,10 @@ class Command(BaseCommand):
         missing = count - Prediction.objects.filter(request_id__startswith="demo-").count()
         if missing <= 0:
             return
-        schema = ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE).feature_schema
+        active = selectors.model_version_active()
+        if active is None:  # trained in handle() before the traffic
+            raise CommandError("no model version is active")
+        schema = active.feature_schema
         frame = training.generate_transactions(rows=count, seed=2026)
         items = [
             {"request_id": f"demo-{i:05d}", "features": features}
