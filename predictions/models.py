@@ -2,7 +2,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
-from predictions.rates import validate_rate
+from reviewapp.rates import validate_rate
 
 
 class ModelVersion(models.Model):

@@ -11,9 +11,10 @@ from django.conf import settings
 
 from predictions.models import ModelVersion
 from predictions.scoring import Scorer, load_artifact
+from reviewapp.errors import Unavailable
 
 
-class NoActiveModel(Exception):
+class NoActiveModel(Unavailable):
     """No model version is active, so nothing can be scored."""
 
 

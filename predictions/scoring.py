@@ -17,6 +17,7 @@ import joblib
 import numpy as np
 
 from predictions import treeshap
+from reviewapp.errors import Unavailable
 
 ARTIFACT_FORMAT = 2
 READABLE_FORMATS = {1, 2}  # 2: the trees and the estimator as bytes (see save_artifact)
@@ -30,7 +31,7 @@ def label_opposite(label: str) -> str:
     return LEGIT if label == FRAUD else FRAUD
 
 
-class ArtifactError(Exception):
+class ArtifactError(Unavailable):
     """The artifact is missing, altered or not one of ours."""
 
 

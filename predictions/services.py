@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+import reviewapp.errors
 from audit.actors import actor_name
 from audit.digests import FEATURES_V1, digest
 from audit.models import AuditEvent
@@ -28,9 +29,9 @@ from monitoring.switches import review_everything
 from predictions import metrics, registry
 from predictions.models import ApiKey, ModelVersion, Prediction
 from predictions.persistence import ScoredRow, scored_rows_insert
-from predictions.rates import parse_rate
 from predictions.scoring import Scored, save_artifact
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
+from reviewapp.rates import parse_rate
 
 if TYPE_CHECKING:  # training imports pandas, which a web process never needs
     from predictions.training import TrainingResult
@@ -38,20 +39,12 @@ if TYPE_CHECKING:  # training imports pandas, which a web process never needs
 logger = logging.getLogger(__name__)
 
 
-class InvalidInput(Exception):
+class InvalidInput(reviewapp.errors.InvalidInput):
     """Input that does not fit the schema; `errors` is DRF's field-error shape."""
 
-    def __init__(self, errors: dict[str, Any]) -> None:
-        super().__init__(errors)
-        self.errors = errors
 
-
-class Conflict(Exception):
+class Conflict(reviewapp.errors.Conflict):
     """A request ID already stands for something else."""
-
-    def __init__(self, errors: dict[str, Any]) -> None:
-        super().__init__(errors)
-        self.errors = errors
 
 
 # --- model versions ---------------------------------------------------------------------

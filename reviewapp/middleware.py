@@ -1,5 +1,8 @@
+from __future__ import annotations
+
 import logging
 import time
+from typing import TYPE_CHECKING, Any
 
 from csp.constants import HEADER
 from csp.middleware import CSPMiddleware
@@ -8,6 +11,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import empty
 
 from reviewapp import logs, metrics
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
 
 access_logger = logging.getLogger("reviewapp.access")
 # Probes and scrapes arrive every few seconds: counted in the metrics, not logged.
@@ -62,10 +68,11 @@ def _log_access(request: HttpRequest, response: HttpResponse, *, route: str, sec
     )
 
 
-def access_log_api_key_set(*, request: HttpRequest, name: str) -> None:
+def access_log_api_key_set(*, request: HttpRequest | Request, name: str) -> None:
     """Name the API key that made the request in its access line (its authentication calls this)."""
     # On the HttpRequest this middleware holds: DRF passes its own Request, which wraps it.
-    getattr(request, "_request", request).api_key_name = name
+    http_request: Any = getattr(request, "_request", request)
+    http_request.api_key_name = name
 
 
 def _caller(request: HttpRequest) -> dict[str, str]:

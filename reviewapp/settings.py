@@ -201,12 +201,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["predictions.api.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["reviewapp.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "predictions.api.exceptions.exception_handler",
-    # Rates come from ApiKey.rate_limit, API_RATE_LIMIT and ANON_RATE_LIMIT (throttling.py).
-    "DEFAULT_THROTTLE_CLASSES": ["predictions.api.throttling.CallerRateThrottle"],
+    "EXCEPTION_HANDLER": "reviewapp.api.exceptions.exception_handler",
+    # Rates come from ApiKey.rate_limit, API_RATE_LIMIT and ANON_RATE_LIMIT (reviewapp/api/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["reviewapp.api.throttling.CallerRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

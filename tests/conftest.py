@@ -60,7 +60,7 @@ def test_friendly_settings(settings):
 def empty_cache():
     # Rate-limit counters live in the cache (and, for busy keys, in the process); each test
     # starts with none.
-    from predictions.api import throttling
+    from reviewapp.api import throttling
 
     cache.clear()
     throttling.local_counts_clear()

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from audit.actors import actor_name
 from predictions import registry, selectors, services
 from predictions.api import serializers
-from predictions.api.parsers import JSONParser
+from reviewapp.api.parsers import JSONParser
 from predictions.api.permissions import (
     CanReadModelVersions,
     CanReadPredictions,

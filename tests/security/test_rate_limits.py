@@ -8,7 +8,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from predictions import services
-from predictions.rates import parse_rate
+from reviewapp.rates import parse_rate
 
 URL = "/api/v1/models/active/"
 
@@ -118,7 +118,7 @@ def test_a_session_user_is_not_counted_but_a_locked_out_ip_is_refused(
 
 
 def test_the_default_limits_are_high_enough_for_a_busy_client():
-    from predictions.rates import parse_rate
+    from reviewapp.rates import parse_rate
     from reviewapp import settings as module
 
     default = parse_rate(module.API_RATE_LIMIT)
@@ -152,7 +152,7 @@ def cache_down(monkeypatch):
     """The shared cache on a Redis that refuses connections, as when Redis is down."""
     from django_redis.cache import RedisCache
 
-    from predictions.api import throttling
+    from reviewapp.api import throttling
 
     with socket.socket() as reserved:
         reserved.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
@@ -181,7 +181,7 @@ def test_a_failed_key_still_gets_401_when_the_rate_limit_cache_is_down(cache_dow
 def test_a_generous_limit_is_counted_in_steps_not_per_request(
     settings, active_model, api_key_and_secret, monkeypatch
 ):
-    from predictions.api import throttling
+    from reviewapp.api import throttling
 
     monkeypatch.setattr(throttling, "LOCAL_MAX_AGE", 3600)  # steps by count only, not by time
     settings.API_RATE_LIMIT = "100000/min"  # above LOCAL_MIN_REQUESTS: counted in steps
@@ -199,7 +199,7 @@ def test_a_generous_limit_is_counted_in_steps_not_per_request(
 def test_a_key_counted_in_steps_is_still_refused_soon_after_its_limit(
     settings, active_model, api_key_and_secret, monkeypatch
 ):
-    from predictions.api import throttling
+    from reviewapp.api import throttling
 
     monkeypatch.setattr(throttling, "LOCAL_MIN_REQUESTS", 5)
     monkeypatch.setattr(throttling, "LOCAL_STEP", 4)

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -12,7 +15,9 @@ class JSONParser(parsers.JSONParser):
 
     strict = False
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:

@@ -5,7 +5,8 @@ SimpleRateThrottle keeps a list of every request's time instead and writes it ba
 request, which at the default per-key rate meant reading and writing ~50 KB per request.
 
 Callers:
-- an API key: `ApiKey.rate_limit`, or `API_RATE_LIMIT` when the key has none;
+- an API key (an authentication result with a `rate_limit`, `RateLimitedCaller`: predictions'
+  ApiKey): its `rate_limit`, or `API_RATE_LIMIT` when the key has none;
 - the client IP (`reviewapp/client_ip.py`), for unauthenticated requests and failed
   authentications (`ANON_RATE_LIMIT`).
   DRF authenticates before it throttles, so the exception handler counts failed Api-Key
@@ -23,6 +24,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,13 +32,23 @@ from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
-from predictions.models import ApiKey
-from predictions.rates import Rate, parse_rate
 from reviewapp.client_ip import client_ip
+from reviewapp.rates import Rate, parse_rate
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES)
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 _CACHE_ERRORS = (RedisError, ConnectionInterrupted, OSError)
 _last_warning = 0.0
+
+
+class RateLimitedCaller(Protocol):
+    """An authentication result (request.auth) with a limit of its own: an API key."""
+
+    pk: Any
+    rate_limit: str  # 'COUNT/PERIOD', or empty for API_RATE_LIMIT
 
 
 def _unenforced(error: Exception) -> None:
@@ -98,7 +110,7 @@ def local_counts_clear() -> None:
         _tallies.clear()
 
 
-def _count_api_key(api_key: ApiKey, rate: Rate, now: float, *, ip_counter: str) -> tuple[int, int]:
+def _count_api_key(api_key: RateLimitedCaller, rate: Rate, now: float, *, ip_counter: str) -> tuple[int, int]:
     """Like _count for the key (reading the IP's failures), in steps for generous limits."""
     key = f"key:{api_key.pk}"
     if rate.requests < LOCAL_MIN_REQUESTS:
@@ -124,7 +136,7 @@ def _ip_rate() -> Rate:
     return parse_rate(settings.ANON_RATE_LIMIT)
 
 
-def api_key_rate(api_key: ApiKey) -> Rate:
+def api_key_rate(api_key: RateLimitedCaller) -> Rate:
     return parse_rate(api_key.rate_limit or settings.API_RATE_LIMIT)
 
 
@@ -134,24 +146,26 @@ class CallerRateThrottle(BaseThrottle):
     def __init__(self) -> None:
         self.retry_after: float | None = None
 
-    def allow_request(self, request, view) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return self._allow(request)
         except _CACHE_ERRORS as error:
             _unenforced(error)
             return True
 
-    def _allow(self, request) -> bool:
+    def _allow(self, request: Request) -> bool:
         now = time.time()
         ip_key, ip_rate = f"ip:{client_ip(request)}", _ip_rate()
         ip_counter, ip_left = _window(ip_key, ip_rate, now)
-        if isinstance(request.auth, ApiKey):
-            rate = api_key_rate(request.auth)
-            counted, ip_failures = _count_api_key(request.auth, rate, now, ip_counter=ip_counter)
+        # An attribute lookup, not isinstance on a runtime Protocol: this runs on every request.
+        if hasattr(request.auth, "rate_limit"):
+            api_key: RateLimitedCaller = request.auth
+            rate = api_key_rate(api_key)
+            counted, ip_failures = _count_api_key(api_key, rate, now, ip_counter=ip_counter)
             if ip_failures >= ip_rate.requests:
                 return self._refuse(ip_left)
             if counted > rate.requests:
-                return self._refuse(_window(f"key:{request.auth.pk}", rate, now)[1])
+                return self._refuse(_window(f"key:{api_key.pk}", rate, now)[1])
             return True
         if getattr(request.user, "is_authenticated", False):
             # People in the browser: only refused when their IP is locked out by failures.
@@ -169,7 +183,7 @@ class CallerRateThrottle(BaseThrottle):
         return self.retry_after
 
 
-def ip_failure_throttled(request, view) -> float | None:
+def ip_failure_throttled(request: Request, view: APIView) -> float | None:
     """Count a failed authentication for the client IP; the seconds to wait once over the limit."""
     ip_key, ip_rate, now = f"ip:{client_ip(request)}", _ip_rate(), time.time()
     try:

@@ -1,0 +1,43 @@
+"""Kinds of domain error: services raise their own exceptions, each a subclass of one kind, and
+every surface answers a kind the same way (the API: reviewapp/api/exceptions.py).
+
+Importable by every app, since it imports none: an app names its errors after its own domain
+(`NoActiveModel`, `Conflict`) and the kind says what the caller did wrong or what is missing.
+The message (or `errors`) is shown to whoever made the request: keep secrets out of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A service refused or could not do what was asked; raise one of the kinds below."""
+
+
+class _WithErrors(DomainError):
+    """A kind whose answer is `errors`: DRF's field-error shape, or {"detail": message}."""
+
+    def __init__(self, errors: dict[str, Any] | str) -> None:
+        super().__init__(errors)
+        self.errors: dict[str, Any] = {"detail": errors} if isinstance(errors, str) else errors
+
+
+class InvalidInput(_WithErrors):
+    """The request itself is wrong (400): it does not fit the schema or the rules."""
+
+
+class Conflict(_WithErrors):
+    """The request clashes with what is stored (409): a reused ID, a stale view, a race lost."""
+
+
+class Forbidden(DomainError):
+    """The caller may not do this (403)."""
+
+
+class NotFound(DomainError):
+    """What the request names does not exist (404)."""
+
+
+class Unavailable(DomainError):
+    """Something the service needs is missing or broken for now (503): no active model, say."""
