@@ -10,7 +10,6 @@ from rest_framework.views import APIView
 from audit.actors import actor_name
 from predictions import registry, selectors, services
 from predictions.api import serializers
-from reviewapp.api.parsers import JSONParser
 from predictions.api.permissions import (
     CanReadModelVersions,
     CanReadPredictions,
@@ -22,6 +21,7 @@ from predictions.api.permissions import (
 from predictions.filtersets import PredictionFilterSet
 from predictions.models import ModelVersion
 from predictions.scoring import ArtifactError
+from reviewapp.api.parsers import JSONParser
 
 # Every operation can answer these; documented so clients (and the fuzz test) expect them.
 COMMON_ERRORS = {

@@ -118,8 +118,8 @@ def test_a_session_user_is_not_counted_but_a_locked_out_ip_is_refused(
 
 
 def test_the_default_limits_are_high_enough_for_a_busy_client():
-    from reviewapp.rates import parse_rate
     from reviewapp import settings as module
+    from reviewapp.rates import parse_rate
 
     default = parse_rate(module.API_RATE_LIMIT)
     assert default.requests / default.seconds >= 1000  # the throughput one deployment serves
