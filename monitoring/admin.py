@@ -5,13 +5,14 @@ from django.urls import reverse
 
 from audit.actors import actor_name
 from audit.admin_mixins import ReadOnlyAdmin
-from monitoring import services
 from monitoring.models import DriftReport, FeatureDrift, OperationalSettings
+from predictions import services as prediction_services
 
 
 @admin.register(OperationalSettings)
 class OperationalSettingsAdmin(admin.ModelAdmin):
-    """One row of switches: the list goes straight to its form; saving goes through the service."""
+    """One row of switches: the list goes straight to its form; saving goes through predictions'
+    service. Registered for monitoring's proxy, so the page stays under Monitoring and operations."""
 
     fields = ["review_all_predictions", "environment_setting", "changed_at", "changed_by"]
     readonly_fields = ["environment_setting", "changed_at", "changed_by"]
@@ -27,7 +28,7 @@ class OperationalSettingsAdmin(admin.ModelAdmin):
         return redirect(reverse("admin:monitoring_operationalsettings_change", args=[switches.pk]))
 
     def save_model(self, request, obj, form, change):
-        services.review_all_predictions_set(
+        prediction_services.review_all_predictions_set(
             on=form.cleaned_data["review_all_predictions"], actor=actor_name(user=request.user)
         )
         if obj.review_all_predictions:

@@ -13,7 +13,8 @@ from django.db import DatabaseError
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from monitoring import selectors, switches
+from monitoring import selectors
+from predictions import switches
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
+import predictions.models
 from predictions.models import ModelVersion
 
 
@@ -47,26 +48,16 @@ class FeatureDrift(models.Model):
         return f"{self.feature}: {self.psi:.3f} ({self.state})"
 
 
-class OperationalSettings(models.Model):
-    """Switches an operator flips at run time, without a deploy. One row (pk 1)."""
+class OperationalSettings(predictions.models.OperationalSettings):
+    """The admin's page for predictions' switches, kept at its address under monitoring.
 
-    review_all_predictions = models.BooleanField(
-        "Send every prediction to review",
-        default=False,
-        help_text=(
-            "Pauses automatic decisions: every new prediction goes to the review queue whatever "
-            "its confidence. REVIEW_ALL_PREDICTIONS=1 in the environment keeps this on regardless."
-        ),
-    )
-    changed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    changed_by = models.CharField(max_length=200, blank=True, editable=False)
+    A proxy: no table or data of its own. Its content type is the one the switches had when
+    they lived here, so admin permissions and history stay with the page.
+    """
 
     class Meta:
+        proxy = True
         verbose_name = verbose_name_plural = "operational switches"
-        constraints = [models.CheckConstraint(condition=Q(pk=1), name="operational_settings_singleton")]
-
-    def __str__(self) -> str:
-        return "Operational switches"
 
 
 class WorkerHeartbeat(models.Model):

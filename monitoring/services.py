@@ -1,4 +1,4 @@
-"""Writes: drift reports, operational switches, liveness and latency snapshots."""
+"""Writes: drift reports, liveness and latency snapshots (the kill switch is predictions')."""
 
 from __future__ import annotations
 
@@ -9,14 +9,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import AuditEvent
-from audit.services import audit_event_record
-from monitoring import drift, latency, switches
+from monitoring import drift, latency
 from monitoring.models import (
     DriftReport,
     FeatureDrift,
     LatencySnapshot,
-    OperationalSettings,
     WorkerHeartbeat,
 )
 from predictions.models import ModelVersion, Prediction
@@ -119,30 +116,6 @@ def _not_compared(version: ModelVersion, by_feature: dict[str, float]) -> list[s
         for spec in version.feature_schema
         if spec["name"] in known and spec["name"] not in by_feature
     ]
-
-
-# --- operational switches ---------------------------------------------------------------
-
-
-def review_all_predictions_set(*, on: bool, actor: str) -> OperationalSettings:
-    """Flip "send every prediction to review"; audited. Other processes follow within seconds."""
-    with transaction.atomic():
-        current, _ = OperationalSettings.objects.select_for_update().get_or_create(pk=1)
-        before = current.review_all_predictions
-        if before != on:
-            current.review_all_predictions = on
-            current.changed_at, current.changed_by = timezone.now(), actor
-            current.save()
-            audit_event_record(
-                action=AuditEvent.Action.OPERATIONS_SWITCHED,
-                actor=actor,
-                object_type="operational_settings",
-                object_id=current.pk,
-                before={"review_all_predictions": before},
-                after={"review_all_predictions": on},
-            )
-    switches.forget()
-    return current
 
 
 # --- liveness ---------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from monitoring import charts, selectors, services, switches
+from monitoring import charts, selectors, services
 from monitoring.templatetags.monitoring import milliseconds
+from predictions import switches
 from predictions.selectors import model_version_active
 from reviewapp.roles import ADMIN, ANALYST, AUDITOR, role_required
 from reviews.selectors import queue_health

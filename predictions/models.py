@@ -167,3 +167,31 @@ class Explanation(models.Model):
 
     def __str__(self) -> str:
         return f"explanation of {self.prediction_id}"
+
+
+class OperationalSettings(models.Model):
+    """Switches an operator flips at run time, without a deploy. One row (pk 1).
+
+    Read on the scoring path (predictions/switches.py), flipped by
+    services.review_all_predictions_set. The monitoring app offers it in the admin and shows it
+    on its page; the table kept the name it had when the model lived there.
+    """
+
+    review_all_predictions = models.BooleanField(
+        "Send every prediction to review",
+        default=False,
+        help_text=(
+            "Pauses automatic decisions: every new prediction goes to the review queue whatever "
+            "its confidence. REVIEW_ALL_PREDICTIONS=1 in the environment keeps this on regardless."
+        ),
+    )
+    changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    changed_by = models.CharField(max_length=200, blank=True, editable=False)
+
+    class Meta:
+        db_table = "monitoring_operationalsettings"
+        verbose_name = verbose_name_plural = "operational switches"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="operational_settings_singleton")]
+
+    def __str__(self) -> str:
+        return "Operational switches"

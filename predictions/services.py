@@ -25,9 +25,8 @@ from audit.actors import actor_name
 from audit.digests import FEATURES_V1, digest
 from audit.models import AuditEvent
 from audit.services import Event, audit_event_record, audit_events_record
-from monitoring.switches import review_everything
-from predictions import metrics, registry
-from predictions.models import ApiKey, ModelVersion, Prediction
+from predictions import metrics, registry, switches
+from predictions.models import ApiKey, ModelVersion, OperationalSettings, Prediction
 from predictions.persistence import ScoredRow, scored_rows_insert
 from predictions.scoring import Scored, save_artifact
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
@@ -271,7 +270,7 @@ def _created_event_after(prediction: Prediction) -> dict[str, Any]:
 
 def _prediction_row(version: ModelVersion, api_key, candidate: _Candidate, result: Scored) -> Prediction:
     # The kill switch pauses automatic decisions: everything goes to a person.
-    needs_review = result.confidence < version.review_threshold or review_everything()
+    needs_review = result.confidence < version.review_threshold or switches.review_everything()
     now = timezone.now()
     return Prediction(
         request_id=candidate.request_id,
@@ -387,6 +386,30 @@ def prediction_review_record(*, prediction: Prediction, final_label: str) -> Pre
     prediction.status, prediction.final_label = Prediction.Status.REVIEWED, final_label
     prediction.save(update_fields=["status", "final_label"])
     return prediction
+
+
+# --- operational switches ---------------------------------------------------------------
+
+
+def review_all_predictions_set(*, on: bool, actor: str) -> OperationalSettings:
+    """Flip "send every prediction to review"; audited. Other processes follow within seconds."""
+    with transaction.atomic():
+        current, _ = OperationalSettings.objects.select_for_update().get_or_create(pk=1)
+        before = current.review_all_predictions
+        if before != on:
+            current.review_all_predictions = on
+            current.changed_at, current.changed_by = timezone.now(), actor
+            current.save()
+            audit_event_record(
+                action=AuditEvent.Action.OPERATIONS_SWITCHED,
+                actor=actor,
+                object_type="operational_settings",
+                object_id=current.pk,
+                before={"review_all_predictions": before},
+                after={"review_all_predictions": on},
+            )
+    switches.forget()
+    return current
 
 
 # --- API keys ---------------------------------------------------------------------------

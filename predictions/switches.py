@@ -2,7 +2,7 @@
 
 Like the active model in `predictions.registry`: the database is asked at most every
 MODEL_REFRESH_SECONDS, so a flip in the admin reaches every process within that time and a
-prediction costs no extra query.
+prediction costs no extra query. The flip itself is `services.review_all_predictions_set`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 
 from django.conf import settings
 
-from monitoring.models import OperationalSettings
+from predictions.models import OperationalSettings
 
 _state = {"checked_at": float("-inf"), "review_all": False}
 

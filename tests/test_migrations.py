@@ -14,7 +14,9 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from audit.services import audit_chain_extend
-from predictions.models import Prediction
+from monitoring.models import OperationalSettings as SwitchesAdminPage
+from predictions import switches
+from predictions.models import OperationalSettings, Prediction
 from reviews.models import Decision, ReviewItem
 
 # The last migration of each app before the audit app existed (commit 728a14d).
@@ -39,7 +41,8 @@ def _latest():
 
 
 def _seed_previous_release(apps) -> None:
-    """One reviewed prediction and its audit trail, written through the old schema's models."""
+    """One reviewed prediction and its audit trail, and the kill switch turned on, written
+    through the old schema's models."""
     now = timezone.now()
     user = apps.get_model("auth", "User").objects.create(username="ana")
     version = apps.get_model("predictions", "ModelVersion").objects.create(
@@ -78,6 +81,9 @@ def _seed_previous_release(apps) -> None:
         seen_digest="s" * 64,
         decided_at=now,
     )
+    apps.get_model("monitoring", "OperationalSettings").objects.create(
+        pk=1, review_all_predictions=True, changed_at=now, changed_by="user:root"
+    )
     OldAuditEvent = apps.get_model("reviews", "AuditEvent")
     for action in ("prediction.created", "prediction.routed", "review.decided"):
         OldAuditEvent.objects.create(
@@ -96,6 +102,7 @@ def test_migrating_from_the_previous_release_keeps_every_record_and_the_chain():
     old_apps = _migrate(PREVIOUS_HEAD)
     old_review_models = {model._meta.model_name for model in old_apps.get_app_config("reviews").get_models()}
     assert "auditevent" in old_review_models
+    switches_content_type = ContentType.objects.get(app_label="monitoring", model="operationalsettings").pk
     try:
         _seed_previous_release(old_apps)
         audit_chain_extend()  # the table is the same before and after: link it as the old linker did
@@ -117,6 +124,16 @@ def test_migrating_from_the_previous_release_keeps_every_record_and_the_chain():
     # Permissions and admin history follow the model to its new app.
     assert ContentType.objects.get_for_model(AuditEvent).app_label == "audit"
     assert not ContentType.objects.filter(app_label="reviews", model="auditevent").exists()
+
+    # The kill switch's row is read through its new app, on the scoring path too.
+    stored = OperationalSettings.objects.get()
+    assert (stored.review_all_predictions, stored.changed_by) == (True, "user:root")
+    switches.forget()
+    assert switches.review_everything() is True
+    # The admin page stays in monitoring (a proxy), with the content type its history points at.
+    assert ContentType.objects.get_for_model(SwitchesAdminPage, for_concrete_model=False).pk == (
+        switches_content_type
+    )
 
 
 @pytest.mark.postgres

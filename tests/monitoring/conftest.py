@@ -1,7 +1,6 @@
 import pytest
 
-from monitoring import switches
-from predictions import services
+from predictions import services, switches
 from predictions.models import ModelVersion
 
 

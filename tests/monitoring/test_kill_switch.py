@@ -3,9 +3,8 @@
 import pytest
 
 from audit.models import AuditEvent
-from monitoring import services, switches
-from monitoring.models import OperationalSettings
-from predictions.models import Prediction
+from predictions import services, switches
+from predictions.models import OperationalSettings, Prediction
 from reviews.models import ReviewItem
 
 CHANGE_URL = "/admin/monitoring/operationalsettings/1/change/"

@@ -7,9 +7,10 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitoring import services, tasks
+from monitoring import tasks
 from monitoring.metrics import MonitoringCollector
 from monitoring.models import DriftReport, FeatureDrift, WorkerHeartbeat
+from predictions import services
 from reviewapp import celery_app, metrics
 
 

@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from monitoring import charts, latency, selectors, services
+from monitoring import charts, latency, selectors
 from monitoring.models import DriftReport, FeatureDrift
+from predictions import services
 from predictions.models import Prediction
 from reviews import selectors as review_selectors
 from reviews import services as review_services
