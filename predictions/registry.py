@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from django.conf import settings
 
 from predictions.models import ModelVersion
 from predictions.scoring import Scorer, load_artifact
+from reviewapp.caching import RefreshedValue
 from reviewapp.errors import Unavailable
 
 
@@ -24,9 +24,14 @@ class ActiveModel:
     scorer: Scorer
 
 
+def _active_version_id() -> int | None:
+    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("id", flat=True).first()
+
+
 _lock = threading.Lock()
 _loaded: dict[int, ActiveModel] = {}
-_state = {"checked_at": float("-inf"), "version_id": None}
+# Which version is active: asked of the database at most every MODEL_REFRESH_SECONDS.
+_active_id = RefreshedValue(_active_version_id, seconds=lambda: settings.MODEL_REFRESH_SECONDS)
 
 
 def artifact_full_path(version: ModelVersion) -> Path:
@@ -41,15 +46,7 @@ def load_version(version: ModelVersion) -> Scorer:
 
 def get_active_model() -> ActiveModel:
     """The active model for this process; asks the database at most every MODEL_REFRESH_SECONDS."""
-    now = time.monotonic()
-    if now - _state["checked_at"] >= settings.MODEL_REFRESH_SECONDS:
-        active_id = (
-            ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
-            .values_list("id", flat=True)
-            .first()
-        )
-        _state.update(checked_at=now, version_id=active_id)
-    version_id = _state["version_id"]
+    version_id = _active_id.get()
     if version_id is None:
         raise NoActiveModel("no model version is active; train one with `manage.py train_model --activate`")
     cached = _loaded.get(version_id)
@@ -75,4 +72,4 @@ def forget() -> None:
     """Drop the cache so the next call asks the database (after an activation, in tests)."""
     with _lock:
         _loaded.clear()
-        _state.update(checked_at=float("-inf"), version_id=None)
+        _active_id.clear()

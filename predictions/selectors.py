@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -13,12 +12,12 @@ from django.conf import settings
 from django.db.models import Field, Max, Min, Model, QuerySet
 
 from predictions.models import ApiKey, ModelVersion, Prediction
+from reviewapp.caching import ExpiringCache
 
 API_KEY_PREFIX = "ra_"
 # Valid keys seen recently, by hash: spares the hot path a query per request. A revocation
 # reaches other processes within API_KEY_CACHE_SECONDS.
-_live_keys: dict[str, tuple[float, ApiKey]] = {}
-_LIVE_KEYS_MAX = 10_000
+_live_keys: ExpiringCache[str, ApiKey] = ExpiringCache(max_size=10_000)
 
 
 def api_key_hash(secret: str) -> str:
@@ -37,15 +36,12 @@ def api_key_for_secret(*, secret: str) -> ApiKey | None:
         return None  # not one of ours, and PostgreSQL would refuse a NUL in the query
     digest = api_key_hash(secret)
     cached = _live_keys.get(digest)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    if cached is not None:
+        return cached
     api_key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
     if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
         return None
-    if settings.API_KEY_CACHE_SECONDS > 0:
-        if len(_live_keys) >= _LIVE_KEYS_MAX:
-            _live_keys.clear()
-        _live_keys[digest] = (time.monotonic() + settings.API_KEY_CACHE_SECONDS, api_key)
+    _live_keys.set(digest, api_key, seconds=settings.API_KEY_CACHE_SECONDS)
     return api_key
 
 

@@ -7,26 +7,27 @@ prediction costs no extra query. The flip itself is `services.review_all_predict
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 
 from predictions.models import OperationalSettings
+from reviewapp.caching import RefreshedValue
 
-_state = {"checked_at": float("-inf"), "review_all": False}
+
+def _review_all_stored() -> bool:
+    stored = OperationalSettings.objects.filter(pk=1).values_list("review_all_predictions", flat=True)
+    return bool(stored.first())
+
+
+_review_all = RefreshedValue(_review_all_stored, seconds=lambda: settings.MODEL_REFRESH_SECONDS)
 
 
 def review_everything() -> bool:
     """Whether every prediction goes to review: the admin switch, or the environment's setting."""
     if settings.REVIEW_ALL_PREDICTIONS:
         return True
-    now = time.monotonic()
-    if now - _state["checked_at"] >= settings.MODEL_REFRESH_SECONDS:
-        stored = OperationalSettings.objects.filter(pk=1).values_list("review_all_predictions", flat=True)
-        _state.update(checked_at=now, review_all=bool(stored.first()))
-    return _state["review_all"]
+    return _review_all.get()
 
 
 def forget() -> None:
     """Ask the database on the next call (after a change in this process, in tests)."""
-    _state.update(checked_at=float("-inf"), review_all=False)
+    _review_all.clear()
