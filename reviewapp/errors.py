@@ -1,5 +1,6 @@
 """Kinds of domain error: services raise their own exceptions, each a subclass of one kind, and
-every surface answers a kind the same way (the API: reviewapp/api/exceptions.py).
+every surface answers a kind with the same status code (`http_status`): the API in
+reviewapp/api/exceptions.py, the pages where they catch a service's refusal.
 
 Importable by every app, since it imports none: an app names its errors after its own domain
 (`NoActiveModel`, `Conflict`) and the kind says what the caller did wrong or what is missing.
@@ -8,6 +9,7 @@ The message (or `errors`) is shown to whoever made the request: keep secrets out
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 
@@ -41,3 +43,21 @@ class NotFound(DomainError):
 
 class Unavailable(DomainError):
     """Something the service needs is missing or broken for now (503): no active model, say."""
+
+
+# What each kind means over HTTP; the one place that says so.
+HTTP_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: HTTPStatus.BAD_REQUEST,
+    Forbidden: HTTPStatus.FORBIDDEN,
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    Unavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+def http_status(error: DomainError) -> int | None:
+    """The status code of the error's kind (the nearest in its classes); None for a bare DomainError."""
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return None

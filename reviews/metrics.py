@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count, Min, Q
-from django.utils import timezone
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from reviews.models import CallbackDelivery, ReviewItem
+from reviews import selectors
+from reviews.models import CallbackDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +45,11 @@ def callback_attempt_observe(*, ok: bool) -> None:
 
 
 class ReviewQueueCollector:
-    """Queue depth and the age of its oldest undecided item: one aggregate query per scrape."""
+    """Queue depth and the age of its oldest undecided item (selectors.queue_health), once per scrape."""
 
     def collect(self) -> Iterator[Metric]:
-        now = timezone.now()
-        held = Q(state=ReviewItem.State.CLAIMED, lease_expires_at__gte=now)
         try:
-            row = ReviewItem.objects.exclude(state=ReviewItem.State.DECIDED).aggregate(
-                pending=Count("pk", filter=~held), claimed=Count("pk", filter=held), oldest=Min("created_at")
-            )
+            health = selectors.queue_health()
         except DatabaseError:
             # The rest of the scrape is still worth having; /readyz reports the database.
             logger.warning("review queue metrics unavailable: database error", exc_info=True)
@@ -65,19 +59,18 @@ class ReviewQueueCollector:
             "Undecided review items: pending (claimable) or claimed under a live lease.",
             labels=["state"],
         )
-        depth.add_metric(["pending"], row["pending"])
-        depth.add_metric(["claimed"], row["claimed"])
+        depth.add_metric(["pending"], health.pending)
+        depth.add_metric(["claimed"], health.claimed)
         yield depth
-        oldest = (now - row["oldest"]).total_seconds() if row["oldest"] else 0.0
         yield GaugeMetricFamily(
             "reviewapp_review_queue_oldest_age_seconds",
             "Age of the oldest undecided review item (0 when the queue is empty).",
-            value=oldest,
+            value=health.oldest_age.total_seconds() if health.oldest_age else 0.0,
         )
         yield GaugeMetricFamily(
             "reviewapp_review_sla_seconds",
             "The review SLA (REVIEW_SLA_MINUTES), for alerts on the oldest item's age.",
-            value=settings.REVIEW_SLA_MINUTES * 60,
+            value=health.sla.total_seconds(),
         )
 
 

@@ -15,29 +15,30 @@ from audit.services import audit_event_record
 from predictions import services as prediction_services
 from predictions.models import Prediction
 from predictions.scoring import label_opposite
+from reviewapp.errors import Conflict, DomainError, Forbidden, InvalidInput
 from reviews import metrics, selectors, webhooks
 from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewItem
 
 logger = logging.getLogger(__name__)
 
 
-class ReviewError(Exception):
+class ReviewError(DomainError):
     """A decision or claim that cannot be made; the message is shown to the analyst."""
 
 
-class InvalidDecision(ReviewError):
+class InvalidDecision(ReviewError, InvalidInput):
     """The decision itself is malformed: an unknown outcome or reason, an override without one."""
 
 
-class NotHolder(ReviewError):
+class NotHolder(ReviewError, Forbidden):
     """The analyst does not hold the item under a live lease."""
 
 
-class AlreadyDecided(ReviewError):
+class AlreadyDecided(ReviewError, Conflict):
     """Someone decided the item already."""
 
 
-class StaleView(ReviewError):
+class StaleView(ReviewError, Conflict):
     """What the analyst saw is not what is stored."""
 
 

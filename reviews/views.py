@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from predictions.scoring import label_opposite
+from reviewapp.errors import http_status
 from reviewapp.roles import ADMIN, ANALYST, role_required
 from reviews import selectors, services
 from reviews.filtersets import ReviewQueueFilterSet
@@ -18,17 +19,10 @@ from reviews.models import Decision, ReviewItem
 
 analyst_required = role_required(ANALYST, ADMIN)
 
-# The status a page answers with when a service refuses; the services know nothing of HTTP.
-REFUSAL_STATUS: dict[type[services.ReviewError], int] = {
-    services.InvalidDecision: HTTPStatus.BAD_REQUEST,
-    services.NotHolder: HTTPStatus.FORBIDDEN,
-    services.AlreadyDecided: HTTPStatus.CONFLICT,
-    services.StaleView: HTTPStatus.CONFLICT,
-}
-
 
 def _refusal_status(error: services.ReviewError) -> int:
-    return REFUSAL_STATUS.get(type(error), HTTPStatus.BAD_REQUEST)
+    # The services know nothing of HTTP: the status is their error's kind's (reviewapp/errors.py).
+    return http_status(error) or HTTPStatus.BAD_REQUEST
 
 
 def _queue_context(request: HttpRequest, items, title: str) -> dict:
