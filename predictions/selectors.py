@@ -6,10 +6,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 from django.conf import settings
-from django.db.models import Field, Max, Min, Model, QuerySet
+from django.db.models import Max, Min
 
 from predictions.models import ApiKey, ModelVersion, Prediction
 from reviewapp.caching import ExpiringCache
@@ -50,21 +49,6 @@ def api_key_cache_clear() -> None:
     _live_keys.clear()
 
 
-def predictions_visible_to(*, api_key: ApiKey | None) -> QuerySet[Prediction]:
-    """An API client sees only its own predictions; people with a staff role see all."""
-    queryset = Prediction.objects.select_related("model_version", "explanation", "review_item__decision")
-    if api_key is not None:
-        queryset = queryset.filter(api_key=api_key)
-    return queryset
-
-
-def predictions_for_audit() -> QuerySet[Prediction]:
-    """Every prediction, with what the audit pages show beside it, newest first."""
-    return Prediction.objects.select_related(
-        "model_version", "explanation", "review_item__decision"
-    ).order_by("-created_at", "-pk")
-
-
 @dataclass(frozen=True)
 class VersionSpan:
     version_id: int
@@ -86,32 +70,6 @@ def model_version_span(*, version: int) -> VersionSpan | None:
     if span["first"] is None:
         return None
     return VersionSpan(version_id, span["first"], span["last"])
-
-
-def reviewer_last_decided_at(*, reviewer_name: str) -> datetime | None:
-    """When a reviewer made their last decision; None if they made none. No join."""
-    decisions = _decision_model()._default_manager
-    return decisions.filter(reviewer_name=reviewer_name).aggregate(last=Max("decided_at"))["last"]
-
-
-def decision_outcome_choices() -> list[tuple[str, str]]:
-    """The outcomes a decision can have, for the search's decision filter."""
-    outcome = cast(Field, _decision_model()._meta.get_field("outcome"))
-    return list(outcome.flatchoices)
-
-
-def _decision_model() -> type[Model]:
-    # Decisions belong to reviews, an app above this one that it may not import. The search
-    # reaches them as its lookups do, through the relations reviews declares on Prediction.
-    review_item = _related_model(Prediction, "review_item")
-    return _related_model(review_item, "decision")
-
-
-def _related_model(model: type[Model], name: str) -> type[Model]:
-    related = model._meta.get_field(name).related_model
-    if not isinstance(related, type):
-        raise LookupError(f"{model.__name__}.{name} is not a relation")
-    return related
 
 
 def model_version_active() -> ModelVersion | None:

@@ -28,5 +28,7 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    # predictions first: its predictions/batch/ must match before reviews' predictions/<request_id>/.
     path("api/v1/", include("predictions.api.urls")),
+    path("api/v1/", include("reviews.api.urls")),
 ]

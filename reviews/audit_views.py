@@ -6,10 +6,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit import selectors as audit_selectors
-from predictions import exports, selectors
-from predictions.filtersets import PredictionFilterSet
 from reviewapp.roles import ADMIN, AUDITOR, role_required
-from reviews.selectors import review_digest
+from reviews import exports, selectors
+from reviews.filtersets import PredictionFilterSet
 
 auditor_required = role_required(AUDITOR, ADMIN)
 PAGE_SIZE = 50
@@ -58,7 +57,7 @@ def prediction_trace(request: HttpRequest, request_id: str) -> HttpResponse:
         "prediction": prediction,
         "item": item,
         "decision": decision,
-        "record_unchanged": decision is None or decision.seen_digest == review_digest(prediction),
+        "record_unchanged": decision is None or decision.seen_digest == selectors.review_digest(prediction),
         "events": audit_selectors.audit_events_for_request(request_id=request_id),
         "callback": getattr(decision, "callback", None) if decision else None,
     }

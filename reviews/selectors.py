@@ -1,4 +1,4 @@
-"""Reads on the review queue."""
+"""Reads on the review queue, and on predictions with their reviews."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from audit.digests import REVIEW_V1, digest
-from predictions.models import Prediction
-from reviews.models import ReviewItem
+from predictions.models import ApiKey, Prediction
+from reviews.models import Decision, ReviewItem
 
 
 def review_digest(prediction: Prediction) -> str:
@@ -109,3 +109,26 @@ def review_item_for_page(*, pk: int) -> ReviewItem:
     return ReviewItem.objects.select_related(
         "prediction__model_version", "prediction__explanation", "claimed_by", "decision"
     ).get(pk=pk)
+
+
+# --- predictions with their reviews: the audit search, the exports, the read API -------------
+
+
+def predictions_visible_to(*, api_key: ApiKey | None) -> QuerySet[Prediction]:
+    """An API client sees only its own predictions; people with a staff role see all."""
+    queryset = Prediction.objects.select_related("model_version", "explanation", "review_item__decision")
+    if api_key is not None:
+        queryset = queryset.filter(api_key=api_key)
+    return queryset
+
+
+def predictions_for_audit() -> QuerySet[Prediction]:
+    """Every prediction, with what the audit pages show beside it, newest first."""
+    return Prediction.objects.select_related(
+        "model_version", "explanation", "review_item__decision"
+    ).order_by("-created_at", "-pk")
+
+
+def reviewer_last_decided_at(*, reviewer_name: str) -> datetime | None:
+    """When a reviewer made their last decision; None if they made none. No join."""
+    return Decision.objects.filter(reviewer_name=reviewer_name).aggregate(last=Max("decided_at"))["last"]

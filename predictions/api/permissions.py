@@ -1,11 +1,17 @@
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 
 from predictions.models import ApiKey
 from reviewapp.roles import ADMIN, ANALYST, AUDITOR, has_role
 
 
-def is_api_client(request) -> bool:
+def is_api_client(request: Request) -> bool:
     return isinstance(request.auth, ApiKey)
+
+
+def caller_api_key(request: Request) -> ApiKey | None:
+    """The API key that made the request; None for a signed-in person."""
+    return request.auth if isinstance(request.auth, ApiKey) else None
 
 
 class CanScore(BasePermission):

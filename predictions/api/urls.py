@@ -10,7 +10,6 @@ urlpatterns = [
         views.ModelVersionActivateView.as_view(),
         name="api-model-activate",
     ),
-    path("predictions/", views.PredictionListView.as_view(), name="api-prediction-list"),
+    # POST predictions/ (scoring) is wired by reviews.api.urls, whose view adds the search to it.
     path("predictions/batch/", views.PredictionBatchView.as_view(), name="api-prediction-batch"),
-    path("predictions/<str:request_id>/", views.PredictionDetailView.as_view(), name="api-prediction-detail"),
 ]

@@ -10,9 +10,8 @@ from django.db.models.query import QuerySet
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from predictions import exports
 from predictions.models import Prediction
-from reviews import services
+from reviews import exports, services
 from reviews.models import Decision
 from tests.reviews.factories import digest_of
 
