@@ -1,5 +1,11 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.conf import settings
 from django.contrib import admin, messages
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -18,16 +24,24 @@ class OperationalSettingsAdmin(admin.ModelAdmin):
     readonly_fields = ["environment_setting", "changed_at", "changed_by"]
 
     @admin.display(description="REVIEW_ALL_PREDICTIONS in the environment")
-    def environment_setting(self, obj) -> str:
+    def environment_setting(self, obj: OperationalSettings) -> str:
         if settings.REVIEW_ALL_PREDICTIONS:
             return "on: every prediction goes to review whatever this switch says"
         return "off: this switch decides"
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         switches, _ = OperationalSettings.objects.get_or_create(pk=1)
         return redirect(reverse("admin:monitoring_operationalsettings_change", args=[switches.pk]))
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: OperationalSettings,
+        form: ModelForm[OperationalSettings],
+        change: bool,
+    ) -> None:
         prediction_services.review_all_predictions_set(
             on=form.cleaned_data["review_all_predictions"], actor=actor_name(user=request.user)
         )
@@ -36,21 +50,20 @@ class OperationalSettingsAdmin(admin.ModelAdmin):
                 request, "Every new prediction now goes to review (within seconds).", messages.WARNING
             )
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: OperationalSettings | None = None) -> bool:
         return False
 
 
 class FeatureDriftInline(admin.TabularInline):
     model = FeatureDrift
-    fields = ["feature", "psi", "state"]
-    readonly_fields = fields
+    fields = readonly_fields = ("feature", "psi", "state")
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: DriftReport | None = None) -> bool:
         return False
 
 

@@ -6,8 +6,9 @@ Pure: numbers in, coordinates out. The templates draw rectangles and lines at th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 WIDTH, HEIGHT = 600, 200
 LEFT, RIGHT, TOP, BOTTOM = 48, 10, 12, 28
@@ -56,9 +57,9 @@ def bar_chart(
     columns: list[list[tuple[str, float]]],
     titles: list[str],
     x_ticks: list[tuple[float, str]],
-    markers: list[tuple[float, str]] = (),
+    markers: Sequence[tuple[float, str]] = (),
     log: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Columns of stacked (css class, value) segments, bottom first, spread over the plot.
 
     Ticks and markers sit at a fraction (0 = left edge, 1 = right edge) of the plot's width.
@@ -110,9 +111,9 @@ def histogram(
     counts: list[int],
     edges: tuple[float, ...],
     css: str,
-    markers: list[tuple[float, str]] = (),
+    markers: Sequence[tuple[float, str]] = (),
     log: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """Bins between `edges` on a log scale by default; markers are given in the data's units."""
     low, high = edges[0], edges[-1]
 
@@ -140,7 +141,7 @@ class DriftBar:
     width: float  # percent of the bar's track
 
 
-def drift_bars(rows: list[tuple[str, float, str]], *, warning: float, alert: float) -> dict:
+def drift_bars(rows: list[tuple[str, float, str]], *, warning: float, alert: float) -> dict[str, Any]:
     """Horizontal PSI bars on one scale, with the warning and alert lines, worst first."""
     top = max([alert * 2, *(psi * 1.1 for _, psi, _ in rows)])
 
@@ -176,9 +177,9 @@ def log_line_chart(
     titles: list[str],
     x_ticks: list[tuple[float, str]],
     y_label: Callable[[float], str],
-    limits: list[tuple[float, str]] = (),
+    limits: Sequence[tuple[float, str]] = (),
     bottom: float = 1.0,
-) -> dict:
+) -> dict[str, Any]:
     """Lines over slots on a log10 scale from `bottom` to the decade above the highest value.
 
     None is a gap in the line. `limits` are horizontal lines (an alert threshold), kept within

@@ -27,7 +27,7 @@ EPSILON = 1e-4
 CYCLE_HOURS = {"hour": 24, "day": 7 * 24}
 
 
-def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
+def psi(expected: Sequence[float] | np.ndarray, actual: Sequence[float] | np.ndarray) -> float:
     """The index between two distributions over the same bins (each summing to 1)."""
     e = np.clip(np.asarray(expected, dtype=float), EPSILON, None)
     a = np.clip(np.asarray(actual, dtype=float), EPSILON, None)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from reviewapp import metrics
@@ -21,10 +23,10 @@ HISTOGRAM = "reviewapp_http_request_duration_seconds"
 PROBES = frozenset({"healthz", "readyz", "metrics"})
 
 # "METHOD route" -> {"buckets": cumulative counts at each bound then +Inf, "sum": seconds}
-Histograms = dict[str, dict]
+Histograms = dict[str, dict[str, Any]]
 
 
-def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
+def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
     """The q-quantile from cumulative (upper bound, count) buckets, ending with +Inf.
 
     Interpolated within the bucket that holds it, the way PromQL's histogram_quantile does.
@@ -45,7 +47,7 @@ def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float | 
     return lower
 
 
-def _process_histograms():
+def _process_histograms() -> Iterable[Metric]:
     if metrics.multiprocess_mode():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 
 from django.db import DatabaseError
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from monitoring import selectors
+from monitoring.models import DriftReport
 from predictions import switches
 
 logger = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ class MonitoringCollector:
         )
 
 
-def _drift(report, now) -> Iterator[Metric]:
+def _drift(report: DriftReport | None, now: datetime) -> Iterator[Metric]:
     if report is None:
         return
     psi = GaugeMetricFamily(

@@ -215,7 +215,9 @@ def _latency_snapshots(
             taken_at__gt=start - LATENCY_BASELINE
         ).values_list("pk", "source", "taken_at", "requests")
     ]
-    needed = [s.pk for s in latency_history.snapshots_needed(headers, start=start, step=step)]
+    needed = [
+        s.pk for s in latency_history.snapshots_needed(headers, start=start, step=step) if s.pk is not None
+    ]
     if not needed:
         return headers, []
     full = LatencySnapshot.objects.filter(pk__in=needed).values_list(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -77,7 +78,12 @@ def _state(value: float) -> str:
 
 
 def _report_store(
-    version: ModelVersion, *, rows: list, scores: list, times: list, hours: float
+    version: ModelVersion,
+    *,
+    rows: list[dict[str, Any]],
+    scores: list[float],
+    times: list[datetime],
+    hours: float,
 ) -> DriftReport:
     by_feature = drift.drift_by_feature(
         schema=version.feature_schema, reference=version.reference, rows=rows, window_hours=hours

@@ -1,8 +1,10 @@
 """Celery adapters for monitoring."""
 
+from __future__ import annotations
+
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from monitoring import services
 from predictions.registry import NoActiveModel
@@ -21,7 +23,7 @@ def compute_drift() -> int | None:
 
 
 @shared_task(bind=True, time_limit=30, soft_time_limit=20, expires=50)
-def heartbeat(self) -> None:
+def heartbeat(self: Task[[], None]) -> None:
     """Every minute from beat; a stale heartbeat means beat, the broker or every worker is down."""
     services.worker_heartbeat_record(hostname=self.request.hostname or "")
 

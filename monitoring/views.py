@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -11,8 +12,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from monitoring import charts, selectors, services
+from monitoring.models import DriftReport
 from monitoring.templatetags.monitoring import milliseconds
 from predictions import switches
+from predictions.models import ModelVersion
 from predictions.selectors import model_version_active
 from reviewapp.roles import ADMIN, ANALYST, AUDITOR, role_required
 from reviews.selectors import queue_health
@@ -77,7 +80,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "monitoring/overview.html", context)
 
 
-def _volume_chart(volume: list[selectors.HourVolume]) -> dict:
+def _volume_chart(volume: list[selectors.HourVolume]) -> dict[str, Any]:
     hours = len(volume)
     return charts.bar_chart(
         columns=[[("auto", v.total - v.review), ("review", v.review)] for v in volume],
@@ -93,7 +96,7 @@ def _volume_chart(volume: list[selectors.HourVolume]) -> dict:
     )
 
 
-def _latency_chart(intervals: list[selectors.LatencyInterval]) -> dict | None:
+def _latency_chart(intervals: list[selectors.LatencyInterval]) -> dict[str, Any] | None:
     if not any(interval.latency.count for interval in intervals):
         return None
     count = len(intervals)
@@ -127,8 +130,8 @@ def _interval_title(interval: selectors.LatencyInterval) -> str:
     )
 
 
-def _confidence_chart(stats: selectors.PredictionStats, version) -> dict:
-    markers = []
+def _confidence_chart(stats: selectors.PredictionStats, version: ModelVersion | None) -> dict[str, Any]:
+    markers: list[tuple[float, str]] = []
     threshold = version.review_threshold if version else None
     if threshold is not None and 0.5 <= threshold <= 1:
         markers.append((threshold, f"review below {threshold:g}"))
@@ -137,17 +140,17 @@ def _confidence_chart(stats: selectors.PredictionStats, version) -> dict:
     )
 
 
-def _drift(report) -> dict | None:
+def _drift(report: DriftReport | None) -> dict[str, Any] | None:
     if report is None:
         return None
     rows = [(row.feature, row.psi, row.state) for row in report.features.all()]
     return charts.drift_bars(rows, warning=settings.PSI_WARNING, alert=settings.PSI_ALERT)
 
 
-def _holdout_metrics(version) -> list[tuple[str, str]]:
+def _holdout_metrics(version: ModelVersion | None) -> list[tuple[str, str]]:
     if version is None:
         return []
-    shown = []
+    shown: list[tuple[str, str]] = []
     for key, (label, spec) in METRIC_LABELS.items():
         value = version.metrics.get(key)
         if value is not None:

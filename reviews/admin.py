@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from audit.actors import actor_name
 from audit.admin_mixins import ReadOnlyAdmin
@@ -27,7 +29,7 @@ class CallbackAttemptInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["attempted_at", "status_code", "error", "duration_ms"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: CallbackDelivery | None = None) -> bool:
         return False
 
 
@@ -39,7 +41,7 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
     actions = ["replay"]
 
     @admin.action(description="Replay the selected callbacks")
-    def replay(self, request, queryset):
+    def replay(self, request: HttpRequest, queryset: QuerySet[CallbackDelivery]) -> None:
         for delivery in queryset:
             services.callback_replay(delivery_id=delivery.pk, actor=actor_name(user=request.user))
         self.message_user(request, f"Replaying {queryset.count()} callbacks.", messages.SUCCESS)

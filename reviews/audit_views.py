@@ -1,5 +1,8 @@
 """Auditor pages: search predictions, trace one, export the search. Read-only by design."""
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -64,7 +67,12 @@ def prediction_trace(request: HttpRequest, request_id: str) -> HttpResponse:
     return render(request, "audit/prediction.html", context)
 
 
-def _export(request: HttpRequest, render_rows, content_type: str, extension: str) -> StreamingHttpResponse:
+def _export(
+    request: HttpRequest,
+    render_rows: Callable[[Iterable[dict[str, Any]]], Iterator[str]],
+    content_type: str,
+    extension: str,
+) -> StreamingHttpResponse:
     filterset = PredictionFilterSet(request.GET, queryset=selectors.predictions_for_audit())
     rows = exports.export_rows(filterset.qs if filterset.is_valid() else filterset.queryset.none())
     response = StreamingHttpResponse(render_rows(rows), content_type=content_type)

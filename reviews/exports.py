@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from predictions.models import Prediction
+from reviews.models import Decision
 
 CHUNK_SIZE = 2000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -67,7 +68,7 @@ def _rows(rows: QuerySet[Prediction]) -> Iterator[dict[str, Any]]:
         }
 
 
-def _decision(prediction: Prediction):
+def _decision(prediction: Prediction) -> Decision | None:
     item = getattr(prediction, "review_item", None)
     return getattr(item, "decision", None) if item else None
 

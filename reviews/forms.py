@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from reviews.models import Decision
@@ -13,8 +15,9 @@ class DecisionForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
     digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data; the stub allows None for overrides
         if cleaned.get("outcome") == Decision.Outcome.OVERRIDDEN and not cleaned.get("reason"):
             self.add_error("reason", "Choose a reason to override the model.")
         return cleaned

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q, QuerySet
@@ -12,6 +13,9 @@ from django.utils import timezone
 from audit.digests import REVIEW_V1, digest
 from predictions.models import ApiKey, Prediction
 from reviews.models import Decision, ReviewItem
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def review_digest(prediction: Prediction) -> str:
@@ -46,7 +50,7 @@ def open_items() -> QuerySet[ReviewItem]:
     )
 
 
-def items_held_by(*, user, now: datetime | None = None) -> QuerySet[ReviewItem]:
+def items_held_by(*, user: User, now: datetime | None = None) -> QuerySet[ReviewItem]:
     now = now or timezone.now()
     return open_items().filter(state=ReviewItem.State.CLAIMED, claimed_by=user, lease_expires_at__gte=now)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,6 +19,9 @@ from predictions.scoring import label_opposite
 from reviewapp.errors import Conflict, DomainError, Forbidden, InvalidInput
 from reviews import metrics, selectors, webhooks
 from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewItem
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +92,14 @@ def review_items_route(*, prediction_ids: list[int]) -> int:
 # --- claiming ---------------------------------------------------------------------------
 
 
-def _item_event(action: str, item: ReviewItem, *, actor: str, before=None, after=None) -> None:
+def _item_event(
+    action: str,
+    item: ReviewItem,
+    *,
+    actor: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
     audit_event_record(
         action=action,
         actor=actor,
@@ -100,7 +111,7 @@ def _item_event(action: str, item: ReviewItem, *, actor: str, before=None, after
     )
 
 
-def _claimed_event(item: ReviewItem, user) -> None:
+def _claimed_event(item: ReviewItem, user: User) -> None:
     _item_event(
         AuditEvent.Action.REVIEW_CLAIMED,
         item,
@@ -109,7 +120,7 @@ def _claimed_event(item: ReviewItem, user) -> None:
     )
 
 
-def review_item_claim_next(*, user) -> ReviewItem | None:
+def review_item_claim_next(*, user: User) -> ReviewItem | None:
     """The item this analyst already holds, else the highest-priority available one, leased."""
     held = selectors.items_held_by(user=user).first()
     if held is not None:
@@ -119,7 +130,7 @@ def review_item_claim_next(*, user) -> ReviewItem | None:
     return _claim_by_conditional_update(user)
 
 
-def _lease(user, now) -> dict:
+def _lease(user: User, now: datetime) -> dict[str, Any]:
     return {
         "state": ReviewItem.State.CLAIMED,
         "claimed_by": user,
@@ -128,7 +139,7 @@ def _lease(user, now) -> dict:
     }
 
 
-def _claim_skipping_locked(user) -> ReviewItem | None:
+def _claim_skipping_locked(user: User) -> ReviewItem | None:
     # Rows another analyst is claiming right now are skipped, not waited for.
     now = timezone.now()
     with transaction.atomic():
@@ -147,7 +158,7 @@ def _claim_skipping_locked(user) -> ReviewItem | None:
     return item
 
 
-def _claim_by_conditional_update(user) -> ReviewItem | None:
+def _claim_by_conditional_update(user: User) -> ReviewItem | None:
     # Without row locks (SQLite): the UPDATE re-checks availability, so one claimer wins.
     # Each lost race means another claimer took an item, so the loop ends with the queue.
     while True:
@@ -163,7 +174,7 @@ def _claim_by_conditional_update(user) -> ReviewItem | None:
                 return item
 
 
-def review_item_claim(*, item_id: int, user) -> ReviewItem:
+def review_item_claim(*, item_id: int, user: User) -> ReviewItem:
     """Claim one chosen item, if nobody holds it under a live lease."""
     now = timezone.now()
     with transaction.atomic():
@@ -178,7 +189,7 @@ def review_item_claim(*, item_id: int, user) -> ReviewItem:
     return item
 
 
-def review_item_release(*, item_id: int, user) -> ReviewItem:
+def review_item_release(*, item_id: int, user: User) -> ReviewItem:
     """Put an item I hold back in the queue."""
     with transaction.atomic():
         item = ReviewItem.objects.select_for_update().get(pk=item_id)
@@ -212,13 +223,18 @@ def review_leases_expire() -> int:
                 AuditEvent.Action.REVIEW_LEASE_EXPIRED,
                 item,
                 actor="system:lease_expiry",
-                before={"state": item.state, "claimed_by": item.claimed_by.get_username()},
+                before={"state": item.state, "claimed_by": _username(item.claimed_by)},
                 after={"state": ReviewItem.State.PENDING},
             )
     return len(expired)
 
 
-def _check_holder(item: ReviewItem, user) -> None:
+def _username(user: User | None) -> str | None:
+    # A claimed item always has its claimer; the column allows none, so the type does too.
+    return user.get_username() if user is not None else None
+
+
+def _check_holder(item: ReviewItem, user: User) -> None:
     if item.state == ReviewItem.State.DECIDED:
         raise AlreadyDecided("This item has already been decided.")
     if item.state != ReviewItem.State.CLAIMED or item.claimed_by_id != user.pk:
@@ -229,7 +245,7 @@ def _check_holder(item: ReviewItem, user) -> None:
 
 
 def decision_record(
-    *, item_id: int, user, outcome: str, reason: str = "", note: str = "", seen_digest: str
+    *, item_id: int, user: User, outcome: str, reason: str = "", note: str = "", seen_digest: str
 ) -> Decision:
     """Store the verdict, the final label and the reviewer atomically; queue the callback."""
     if outcome not in Decision.Outcome.values:
@@ -241,7 +257,7 @@ def decision_record(
     with transaction.atomic():
         item = ReviewItem.objects.select_for_update().select_related("prediction").get(pk=item_id)
         _check_holder(item, user)
-        if item.lease_expires_at < timezone.now():
+        if item.lease_expires_at is None or item.lease_expires_at < timezone.now():
             # Past its lease the item is back in the queue, whether or not the expiry sweep ran.
             raise NotHolder("Your lease ran out; claim the item again to decide it.")
         prediction = Prediction.objects.select_related("model_version", "explanation", "api_key").get(
@@ -369,8 +385,9 @@ def callback_deliver(*, delivery_id: int) -> CallbackDelivery:
     return delivery
 
 
-def _callback_event(delivery: CallbackDelivery, *, actor: str, **details) -> None:
-    actions = {
+def _callback_event(delivery: CallbackDelivery, *, actor: str, **details: Any) -> None:
+    # Keyed by str: the field holds the plain value, which looks up the same as its member.
+    actions: dict[str, AuditEvent.Action] = {
         CallbackDelivery.State.DELIVERED: AuditEvent.Action.CALLBACK_DELIVERED,
         CallbackDelivery.State.DEAD: AuditEvent.Action.CALLBACK_DEAD,
         CallbackDelivery.State.PENDING: AuditEvent.Action.CALLBACK_REPLAYED,

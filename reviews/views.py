@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +20,10 @@ from reviews.filtersets import ReviewQueueFilterSet
 from reviews.forms import DecisionForm
 from reviews.models import Decision, ReviewItem
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import QuerySet
+
 analyst_required = role_required(ANALYST, ADMIN)
 
 
@@ -25,7 +32,12 @@ def _refusal_status(error: services.ReviewError) -> int:
     return http_status(error) or HTTPStatus.BAD_REQUEST
 
 
-def _queue_context(request: HttpRequest, items, title: str) -> dict:
+def _analyst(request: HttpRequest) -> User:
+    # analyst_required sends anonymous requests to the login page before the view runs.
+    return cast("User", request.user)
+
+
+def _queue_context(request: HttpRequest, items: QuerySet[ReviewItem], title: str) -> dict[str, Any]:
     page = Paginator(items, settings.REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
     health = selectors.queue_health()
     return {
@@ -50,7 +62,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 @analyst_required
 def my_items(request: HttpRequest) -> HttpResponse:
-    context = _queue_context(request, selectors.items_held_by(user=request.user), "My items")
+    context = _queue_context(request, selectors.items_held_by(user=_analyst(request)), "My items")
     return render(request, "reviews/queue.html", context)
 
 
@@ -63,7 +75,7 @@ def queue_counts(request: HttpRequest) -> HttpResponse:
 @require_POST
 @analyst_required
 def claim_next(request: HttpRequest) -> HttpResponse:
-    item = services.review_item_claim_next(user=request.user)
+    item = services.review_item_claim_next(user=_analyst(request))
     if item is None:
         messages.info(request, "The queue is empty: nothing to claim.")
         return redirect("reviews:queue")
@@ -75,7 +87,7 @@ def claim_next(request: HttpRequest) -> HttpResponse:
 def claim(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(ReviewItem, pk=pk)
     try:
-        services.review_item_claim(item_id=pk, user=request.user)
+        services.review_item_claim(item_id=pk, user=_analyst(request))
     except services.ReviewError as error:
         messages.error(request, str(error))
     return redirect("reviews:item", pk=pk)
@@ -86,7 +98,7 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
 def release(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(ReviewItem, pk=pk)
     try:
-        services.review_item_release(item_id=pk, user=request.user)
+        services.review_item_release(item_id=pk, user=_analyst(request))
     except services.ReviewError as error:
         messages.error(request, str(error))
         return redirect("reviews:item", pk=pk)
@@ -112,7 +124,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         decision = services.decision_record(
             item_id=pk,
-            user=request.user,
+            user=_analyst(request),
             seen_digest=form.cleaned_data["digest"],
             outcome=form.cleaned_data["outcome"],
             reason=form.cleaned_data["reason"],
@@ -122,8 +134,9 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         item = _item_or_404(pk)
         if isinstance(error, services.StaleView):
             # The page now shows what is stored, so a decision from it is bound to that.
-            form.data = form.data.copy()
-            form.data["digest"] = selectors.review_digest(item.prediction)
+            data = request.POST.copy()  # what the form was bound to, made mutable
+            data["digest"] = selectors.review_digest(item.prediction)
+            form.data = data
         form.add_error(None, str(error))
         return render(
             request, "reviews/item.html", _item_context(request, item, form), status=_refusal_status(error)
@@ -133,7 +146,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         f"{item.prediction.request_id}: {decision.get_outcome_display()}, "
         f"final label {decision.final_label}.",
     )
-    following = services.review_item_claim_next(user=request.user)
+    following = services.review_item_claim_next(user=_analyst(request))
     if following is None:
         messages.info(request, "The queue is empty. Well done.")
         return redirect("reviews:queue")
@@ -147,11 +160,15 @@ def _item_or_404(pk: int) -> ReviewItem:
         raise Http404("No such review item") from None
 
 
-def _item_context(request: HttpRequest, item: ReviewItem, form: DecisionForm) -> dict:
+def _item_context(request: HttpRequest, item: ReviewItem, form: DecisionForm) -> dict[str, Any]:
     prediction = item.prediction
     now = timezone.now()
     # A lease that ran out holds nothing: the item is back in the queue for anyone to claim.
-    leased = item.state == ReviewItem.State.CLAIMED and item.lease_expires_at >= now
+    leased = (
+        item.state == ReviewItem.State.CLAIMED
+        and item.lease_expires_at is not None
+        and item.lease_expires_at >= now
+    )
     held_by_me = leased and item.claimed_by_id == request.user.pk
     held_by_other = leased and not held_by_me
     return {

@@ -72,7 +72,7 @@ class PredictionListView(PredictionCreateView):
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         paginator = PredictionCursorPagination()
-        page = paginator.paginate_queryset(filterset.qs, request, view=self)
+        page: list[Prediction] | None = paginator.paginate_queryset(filterset.qs, request, view=self)
         return paginator.get_paginated_response(serializers.PredictionDetailSerializer(page, many=True).data)
 
 
@@ -89,7 +89,8 @@ class PredictionDetailView(APIView):
     )
     def get(self, request: Request, request_id: str) -> Response:
         visible = selectors.predictions_visible_to(api_key=caller_api_key(request))
-        if not prediction_serializers.request_id_validator.regex.fullmatch(request_id):
+        pattern = prediction_serializers.request_id_validator.regex
+        if not pattern.fullmatch(request_id):  # type: ignore[union-attr]  # a Pattern once the validator is built
             # No stored request_id breaks the pattern, and PostgreSQL refuses a NUL in a query.
             visible = visible.none()
         prediction = get_object_or_404(visible, request_id=request_id)

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from monitoring import services
 from predictions.registry import NoActiveModel
@@ -7,12 +9,12 @@ from predictions.registry import NoActiveModel
 class Command(BaseCommand):
     help = "Compare recent predictions of the active model with its training data (PSI) and store it."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         window = parser.add_mutually_exclusive_group()
         window.add_argument("--hours", type=float, help="Window length (default DRIFT_WINDOW_HOURS)")
         window.add_argument("--last", type=int, dest="last_n", help="The last N predictions instead")
 
-    def handle(self, *args, hours, last_n, **options):
+    def handle(self, *args: Any, hours: float | None, last_n: int | None, **options: Any) -> None:
         try:
             report = services.drift_report_create(window_hours=hours, last_n=last_n)
         except NoActiveModel as error:
