@@ -215,11 +215,11 @@ def test_only_the_active_versions_predictions_count(register_model, score, few_s
 
 
 def test_the_scheduled_task_writes_a_report_or_explains_why_not(active_model, score, few_samples, caplog):
-    assert tasks.compute_drift.delay().get() is None
+    assert tasks.drift_report_create.delay().get() is None
     assert "drift report skipped" in caplog.text
 
     score(fresh_traffic(120))
-    report_id = tasks.compute_drift.delay().get()
+    report_id = tasks.drift_report_create.delay().get()
 
     assert DriftReport.objects.get(pk=report_id).sample_size == 120
 
@@ -227,7 +227,7 @@ def test_the_scheduled_task_writes_a_report_or_explains_why_not(active_model, sc
 def test_the_task_runs_every_fifteen_minutes_from_beat():
     entry = celery_app.conf.beat_schedule["compute-drift"]
 
-    assert entry["task"] == "monitoring.tasks.compute_drift"
+    assert entry["task"] == "monitoring.tasks.drift_report_create"
     assert entry["schedule"] == crontab(minute="*/15")
     assert entry["task"] in celery_app.tasks
 

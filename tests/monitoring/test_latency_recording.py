@@ -55,7 +55,7 @@ def test_pruning_deletes_snapshots_past_the_retention_only(db):
     snapshot_store("web-1", now - services.LATENCY_RETENTION - timedelta(minutes=1))
     kept = snapshot_store("web-1", now - services.LATENCY_RETENTION + timedelta(minutes=1))
 
-    deleted = tasks.prune_latency_snapshots.delay().get()
+    deleted = tasks.latency_snapshots_prune.delay().get()
 
     assert deleted == 1
     assert list(LatencySnapshot.objects.values_list("pk", flat=True)) == [kept.pk]
@@ -64,7 +64,7 @@ def test_pruning_deletes_snapshots_past_the_retention_only(db):
 def test_beat_prunes_the_snapshots_every_hour():
     entry = celery_app.conf.beat_schedule["prune-latency-snapshots"]
 
-    assert entry["task"] == "monitoring.tasks.prune_latency_snapshots"
+    assert entry["task"] == "monitoring.tasks.latency_snapshots_prune"
     assert entry["task"] in celery_app.tasks
     assert entry["schedule"].minute == {7}
 

@@ -62,7 +62,7 @@ def test_reports_on_a_retired_version_are_not_exported(register_model):
 def test_the_heartbeat_task_records_when_a_worker_last_ran_it(db):
     assert "reviewapp_worker_heartbeat_age_seconds" not in scraped()
 
-    tasks.heartbeat.delay()
+    tasks.worker_heartbeat_record.delay()
 
     assert WorkerHeartbeat.objects.get().seen_at > timezone.now() - timedelta(seconds=5)
     assert scraped()["reviewapp_worker_heartbeat_age_seconds"][0].value < 5
@@ -77,7 +77,7 @@ def test_a_stale_heartbeat_shows_its_age(db):
 def test_beat_sends_the_heartbeat_every_minute():
     entry = celery_app.conf.beat_schedule["worker-heartbeat"]
 
-    assert entry["task"] == "monitoring.tasks.heartbeat"
+    assert entry["task"] == "monitoring.tasks.worker_heartbeat_record"
     assert entry["task"] in celery_app.tasks
 
 

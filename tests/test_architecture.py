@@ -1,0 +1,36 @@
+"""The house rules that a linter cannot see: tasks are named after the services they call, and
+everything beat schedules is a registered task."""
+
+import importlib
+
+import pytest
+
+from reviewapp import celery_app
+
+APPS = ("audit", "predictions", "reviews", "monitoring")
+
+
+def _project_tasks() -> dict[str, object]:
+    celery_app.loader.import_default_modules()
+    return {name: task for name, task in celery_app.tasks.items() if name.split(".")[0] in APPS}
+
+
+def test_the_project_has_tasks_in_every_layer():
+    apps_with_tasks = {name.split(".")[0] for name in _project_tasks()}
+
+    assert apps_with_tasks == set(APPS)
+
+
+@pytest.mark.parametrize("name", sorted(_project_tasks()))
+def test_each_task_is_named_after_the_service_it_adapts(name):
+    app, module, function = name.split(".")
+    services = importlib.import_module(f"{app}.services")
+
+    assert module == "tasks"
+    assert callable(getattr(services, function, None)), f"{name} adapts no {app}.services.{function}"
+
+
+def test_beat_schedules_only_registered_tasks():
+    scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
+
+    assert scheduled <= set(_project_tasks())
