@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminURLFieldWidget
@@ -7,6 +11,10 @@ from audit.admin_mixins import ReadOnlyAdmin
 from predictions import services
 from predictions.models import ApiKey, ModelVersion, Prediction
 from predictions.scoring import ArtifactError
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django.http import HttpRequest
 
 
 @admin.register(ModelVersion)
@@ -24,7 +32,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     actions = ["activate"]
 
     @admin.action(description="Activate the selected version (rollback included)")
-    def activate(self, request, queryset):
+    def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
             return
@@ -90,7 +98,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: ApiKeyForm, change: bool) -> None:
         actor = actor_name(user=request.user)
         if change:
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
@@ -109,11 +117,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
             request, f"API key for {obj.name}: {secret} (shown once; store it now)", messages.WARNING
         )
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return False  # keys are revoked, never deleted: predictions point at them
 
     @admin.action(description="Revoke the selected keys")
-    def revoke(self, request, queryset):
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         live = list(queryset.filter(revoked_at__isnull=True))
         for api_key in live:
             services.api_key_revoke(api_key=api_key, actor=actor_name(user=request.user))

@@ -7,9 +7,14 @@ Celery worker) has them from the start, not from its first prediction.
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from predictions.models import Prediction
 
 TENTHS = tuple(round(0.1 * step, 1) for step in range(1, 11))
 # Confidence is max(p, 1 - p), so it lives in [0.5, 1]; the review threshold is usually 0.8-0.95.
@@ -34,7 +39,7 @@ PREDICTION_SCORE = Histogram(
 )
 
 
-def predictions_observe(*, predictions: Iterable) -> None:
+def predictions_observe(*, predictions: Iterable[Prediction]) -> None:
     """Count newly stored predictions; call it once they are committed."""
     predictions = list(predictions)
     # One increment per label set: a batch of 1,000 is mostly one or two of them.

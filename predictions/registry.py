@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -61,7 +62,7 @@ def get_active_model() -> ActiveModel:
         return _loaded[version_id]
 
 
-def active_model_readiness() -> dict:
+def active_model_readiness() -> dict[str, Any]:
     """/readyz's "model" check: loads the active artifact if this process has not yet, verifying
     its checksum; raises NoActiveModel or ArtifactError when it cannot score."""
     active = get_active_model()

@@ -11,13 +11,16 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import joblib
 import numpy as np
 
 from predictions import treeshap
 from reviewapp.errors import Unavailable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ARTIFACT_FORMAT = 2
 READABLE_FORMATS = {1, 2}  # 2: the trees and the estimator as bytes (see save_artifact)
@@ -216,7 +219,7 @@ class Scorer:
         self.base_value = self.trees.expected_value
         self._raw_output = self._proven_raw_output(bundle)
 
-    def _proven_raw_output(self, bundle: dict[str, Any]):
+    def _proven_raw_output(self, bundle: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
         self_check = bundle.get("self_check")
         if self_check is None:  # nothing recorded to prove the trees against: ask the model
             return bundle_estimator(bundle).decision_function

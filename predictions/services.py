@@ -33,6 +33,8 @@ from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_h
 from reviewapp.rates import parse_rate
 
 if TYPE_CHECKING:  # training imports pandas, which a web process never needs
+    from predictions.registry import ActiveModel
+    from predictions.scoring import Scorer
     from predictions.training import TrainingResult
 
 logger = logging.getLogger(__name__)
@@ -169,7 +171,7 @@ def predictions_create_batch(
         return _store_new(active, api_key, candidates, actor, single=single)
 
 
-def _validated_candidates(scorer, items: list[dict[str, Any]], *, single: bool) -> list[_Candidate]:
+def _validated_candidates(scorer: Scorer, items: list[dict[str, Any]], *, single: bool) -> list[_Candidate]:
     errors: dict[str, Any] = {}
     candidates = []
     seen: dict[str, int] = {}
@@ -201,7 +203,9 @@ def _normalised(spec: dict[str, Any], value: Any) -> Any:
     return value
 
 
-def _store_new(active, api_key, candidates: list[_Candidate], actor: str, *, single: bool):
+def _store_new(
+    active: ActiveModel, api_key: ApiKey | None, candidates: list[_Candidate], actor: str, *, single: bool
+) -> tuple[list[Prediction], list[Prediction]]:
     existing = Prediction.objects.filter(request_id__in=[c.request_id for c in candidates]).in_bulk(
         field_name="request_id"
     )
@@ -212,8 +216,10 @@ def _store_new(active, api_key, candidates: list[_Candidate], actor: str, *, sin
     return [by_request_id[c.request_id] for c in candidates], created
 
 
-def _raise_on_conflicts(existing, api_key, candidates: list[_Candidate], *, single: bool) -> None:
-    errors = {}
+def _raise_on_conflicts(
+    existing: dict[str, Prediction], api_key: ApiKey | None, candidates: list[_Candidate], *, single: bool
+) -> None:
+    errors: dict[str, dict[str, list[str]]] = {}
     for index, candidate in enumerate(candidates):
         stored = existing.get(candidate.request_id)
         if stored is None:
@@ -231,7 +237,9 @@ def _raise_on_conflicts(existing, api_key, candidates: list[_Candidate], *, sing
         raise Conflict(next(iter(errors.values())) if single else {"items": errors})
 
 
-def _insert_scored(active, api_key, candidates: list[_Candidate], actor: str) -> list[Prediction]:
+def _insert_scored(
+    active: ActiveModel, api_key: ApiKey | None, candidates: list[_Candidate], actor: str
+) -> list[Prediction]:
     version = active.version
     scored = active.scorer.score([c.features for c in candidates])
     rows = [
@@ -268,7 +276,9 @@ def _created_event_after(prediction: Prediction) -> dict[str, Any]:
     }
 
 
-def _prediction_row(version: ModelVersion, api_key, candidate: _Candidate, result: Scored) -> Prediction:
+def _prediction_row(
+    version: ModelVersion, api_key: ApiKey | None, candidate: _Candidate, result: Scored
+) -> Prediction:
     # The kill switch pauses automatic decisions: everything goes to a person.
     needs_review = result.confidence < version.review_threshold or switches.review_everything()
     now = timezone.now()

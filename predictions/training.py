@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import platform
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from predictions import treeshap
 from predictions.scoring import encode_rows
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 MERCHANT_CATEGORIES = [
     "grocery",
@@ -87,7 +90,7 @@ def generate_transactions(*, rows: int, seed: int, fraud_rate: float = 0.027) ->
     suspicious = pattern > 0
     fraud_tell = is_fraud & ~quiet_fraud
 
-    def pick(mask: np.ndarray, when_true: np.ndarray, when_false: np.ndarray) -> np.ndarray:
+    def pick(mask: np.ndarray, when_true: ArrayLike, when_false: ArrayLike) -> np.ndarray:
         return np.where(mask, when_true, when_false)
 
     timestamps = np.sort(rng.uniform(0, 90 * 86400, rows))

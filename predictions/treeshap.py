@@ -68,6 +68,8 @@ def _kernel() -> ModuleType:
     if path is None:
         raise ImportError("shap is installed without its compiled TreeSHAP kernel (_cext)")
     spec = importlib.util.spec_from_file_location("shap._cext", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"shap's TreeSHAP kernel {path.name} is not a loadable extension")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

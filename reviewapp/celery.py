@@ -1,11 +1,17 @@
 """The Celery app. Delivery settings favour "never lose a routing" over throughput."""
 
+from __future__ import annotations
+
 import os
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, signals
 from celery.schedules import crontab
 from django.db import close_old_connections
+
+if TYPE_CHECKING:
+    from celery.app.task import Task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
 
@@ -56,17 +62,17 @@ app.conf.update(
             "schedule": crontab(minute="*"),
         },
         "compute-drift": {
-            "task": "monitoring.tasks.compute_drift",
+            "task": "monitoring.tasks.drift_report_create",
             "schedule": crontab(minute="*/15"),
         },
         "worker-heartbeat": {
-            "task": "monitoring.tasks.heartbeat",
+            "task": "monitoring.tasks.worker_heartbeat_record",
             "schedule": crontab(minute="*"),
         },
         # The web servers record latency themselves (monitoring/recorder.py): a worker cannot
         # read their histograms. Beat only keeps the table to its retention.
         "prune-latency-snapshots": {
-            "task": "monitoring.tasks.prune_latency_snapshots",
+            "task": "monitoring.tasks.latency_snapshots_prune",
             "schedule": crontab(minute="7"),
         },
     },
@@ -79,7 +85,7 @@ app.conf.CELERY_DB_REUSE_MAX = 1000
 
 
 @signals.task_prerun.connect
-def _database_connections_as_per_request(task=None, **kwargs) -> None:
+def _database_connections_as_per_request(task: Task | None = None, **kwargs: Any) -> None:
     # An eager task runs inside its caller's request or transaction: leave that connection be.
     if task is not None and not task.request.is_eager:
         close_old_connections()

@@ -3,7 +3,7 @@ from django.http import HttpRequest
 from reviewapp.roles import ADMIN, ANALYST, AUDITOR, has_role
 
 
-def roles(request: HttpRequest) -> dict:
+def roles(request: HttpRequest) -> dict[str, bool]:
     """Which parts of the navigation this person may use (the views check again)."""
     user = getattr(request, "user", None)
     return {

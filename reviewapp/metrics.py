@@ -109,4 +109,4 @@ class _Scrape:
 
 def exposition() -> tuple[bytes, str]:
     """The /metrics body in Prometheus text format 0.0.4 (every name here is a classic one)."""
-    return _generate_latest(_Scrape()), CONTENT_TYPE_PLAIN_0_0_4  # type: ignore[arg-type]
+    return _generate_latest(_Scrape()), CONTENT_TYPE_PLAIN_0_0_4

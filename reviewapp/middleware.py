@@ -7,13 +7,18 @@ from typing import TYPE_CHECKING, Any
 from csp.constants import HEADER
 from csp.middleware import CSPMiddleware
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils.functional import empty
 
 from reviewapp import logs, metrics
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django.http.response import HttpResponseBase
     from rest_framework.request import Request
+
+    GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
 access_logger = logging.getLogger("reviewapp.access")
 # Probes and scrapes arrive every few seconds: counted in the metrics, not logged.
@@ -27,21 +32,21 @@ class RequestTelemetryMiddleware:
     written while the request runs (and in the Celery tasks it enqueues), and in the response.
     """
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_id = logs.request_id_from_header(request.headers.get(logs.REQUEST_ID_HEADER))
         # Cleared by the request_finished signal (reviewapp.logs), not here: Django logs
         # 4xx/5xx answers ("django.request") after the middleware has returned.
         logs.request_id_var.set(request_id)
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # ours: audit reads it
         started = time.perf_counter()
         response = self.get_response(request)
         seconds = time.perf_counter() - started
         route = metrics.route_name(request)
         metrics.request_observe(
-            route=route, method=request.method, status=response.status_code, seconds=seconds
+            route=route, method=request.method or "", status=response.status_code, seconds=seconds
         )
         if route not in UNLOGGED_ROUTES:
             _log_access(request, response, route=route, seconds=seconds)
@@ -49,7 +54,7 @@ class RequestTelemetryMiddleware:
         return response
 
 
-def _log_access(request: HttpRequest, response: HttpResponse, *, route: str, seconds: float) -> None:
+def _log_access(request: HttpRequest, response: HttpResponseBase, *, route: str, seconds: float) -> None:
     duration_ms = round(seconds * 1000, 1)
     access_logger.info(
         "%s %s %s %.1f ms",
@@ -80,7 +85,7 @@ def _caller(request: HttpRequest) -> dict[str, str]:
     api_key_name = getattr(request, "api_key_name", None)
     if api_key_name is not None:
         return {"api_key": api_key_name}
-    user = request.__dict__.get("user")
+    user: Any = request.__dict__.get("user")
     # The session user is lazy: name it only if the request already looked it up.
     wrapped = getattr(user, "_wrapped", user)
     if wrapped is not empty and getattr(wrapped, "is_authenticated", False):
@@ -91,10 +96,10 @@ def _caller(request: HttpRequest) -> dict[str, str]:
 class BodySizeLimitMiddleware:
     """Answer 413 for an oversized body before anything reads it."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -118,7 +123,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     API_PREFIX = "/api/v1/"
     API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if request.path_info.startswith(self.API_PREFIX) and response.get("Content-Type", "").startswith(
             "application/json"
         ):

@@ -7,8 +7,9 @@ not ready. Apps add theirs from their AppConfig.ready, so the order is INSTALLED
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-Probe = Callable[[], dict]
+Probe = Callable[[], dict[str, Any]]
 
 _checks: dict[str, Probe] = {}
 

@@ -2,6 +2,7 @@ import hmac
 import ipaddress
 import logging
 import time
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -43,7 +44,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=503 if failed else 200)
 
 
-def _check(name: str, probe: Probe) -> dict:
+def _check(name: str, probe: Probe) -> dict[str, Any]:
     """Run one probe: its own details with "ok", or "fail" and the error, and how long it took."""
     started = time.perf_counter()
     try:
@@ -56,14 +57,14 @@ def _check(name: str, probe: Probe) -> dict:
     return result
 
 
-def _database() -> dict:
+def _database() -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return {}
 
 
-def _broker() -> dict:
+def _broker() -> dict[str, Any]:
     if not settings.REDIS_URL:
         return {"status": "skipped", "detail": "in-process tasks"}
     client = redis.Redis.from_url(

@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -9,6 +12,10 @@ from predictions.models import ApiKey
 from reviewapp.demo import DEMO_KEY_NAME, demo_enabled
 from reviewapp.middleware import access_log_api_key_set
 
+if TYPE_CHECKING:
+    from drf_spectacular.openapi import AutoSchema
+    from rest_framework.request import Request
+
 KEYWORD = "Api-Key"
 # last_used_at is a hint, not a log: write it at most once a minute per key.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -17,7 +24,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Api-Key <key>`. request.user and request.auth are the ApiKey."""
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[ApiKey, ApiKey] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].decode("latin-1").lower() != KEYWORD.lower():
             return None
@@ -37,7 +44,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         access_log_api_key_set(request=request, name=api_key.name)
         return api_key, api_key
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return KEYWORD
 
 
@@ -45,7 +52,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = ApiKeyAuthentication
     name = "ApiKeyAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
         return {
             "type": "apiKey",
             "in": "header",

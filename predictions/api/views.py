@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -18,6 +22,9 @@ from predictions.models import ModelVersion
 from predictions.scoring import ArtifactError
 from reviewapp.api.parsers import JSONParser
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
 # Every operation can answer these; documented so clients (and the fuzz test) expect them.
 COMMON_ERRORS = {
     401: OpenApiResponse(description="No credentials, or an invalid, revoked or expired API key"),
@@ -33,7 +40,7 @@ class ActiveModelView(APIView):
         responses={200: serializers.ModelVersionSerializer, **COMMON_ERRORS},
         summary="The active model and its input schema",
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(serializers.ModelVersionSerializer(registry.get_active_model().version).data)
 
 
@@ -44,7 +51,7 @@ class ModelVersionListView(APIView):
         responses={200: serializers.ModelVersionSummarySerializer(many=True), **COMMON_ERRORS},
         summary="Every registered model version, newest first",
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         versions = ModelVersion.objects.order_by("-version")
         return Response(serializers.ModelVersionSummarySerializer(versions, many=True).data)
 
@@ -66,7 +73,7 @@ class ModelVersionActivateView(APIView):
         },
         summary="Activate a model version (rollback included); every process follows within seconds",
     )
-    def post(self, request, version: int):
+    def post(self, request: Request, version: int) -> Response:
         try:
             activated = services.model_version_activate(version=version, actor=actor_name(user=request.user))
         except ModelVersion.DoesNotExist:
@@ -94,7 +101,7 @@ class PredictionCreateView(APIView):
         },
         summary="Score one transaction",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         request_id, features = serializers.prediction_input(request.data)
         prediction, created = services.prediction_create(
             api_key=caller_api_key(request),
@@ -121,7 +128,7 @@ class PredictionBatchView(APIView):
         },
         summary="Score up to BATCH_MAX_ITEMS transactions, all or nothing",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         payload = serializers.PredictionBatchInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         results, created = services.predictions_create_batch(

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import template
 
 from predictions.charts import waterfall
@@ -7,7 +9,7 @@ register = template.Library()
 
 
 @register.inclusion_tag("predictions/partials/explanation_chart.html")
-def explanation_chart(prediction: Prediction) -> dict:
+def explanation_chart(prediction: Prediction) -> dict[str, Any]:
     """The SHAP waterfall of a prediction; used on the analyst and audit pages alike."""
     explanation = prediction.explanation
     return {
@@ -22,7 +24,7 @@ def explanation_chart(prediction: Prediction) -> dict:
 
 
 @register.filter
-def feature_rows(prediction: Prediction) -> list[dict]:
+def feature_rows(prediction: Prediction) -> list[dict[str, Any]]:
     """The transaction's features with readable names and units, in schema order."""
     return [
         {**spec, "value": prediction.features.get(spec["name"])}

@@ -1,6 +1,7 @@
 from datetime import timedelta
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -11,7 +12,7 @@ from predictions import services
 class Command(BaseCommand):
     help = "Create an API key for an upstream system and print it (once: only its hash is kept)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
         parser.add_argument(
             "--expires-in-days", type=int, default=None, help="Refuse the key after this many days"
@@ -20,7 +21,9 @@ class Command(BaseCommand):
             "--rate-limit", default="", help="e.g. 20000/min; default: the API_RATE_LIMIT setting"
         )
 
-    def handle(self, *args, name, expires_in_days, rate_limit, **options):
+    def handle(
+        self, *args: Any, name: str, expires_in_days: int | None, rate_limit: str, **options: Any
+    ) -> None:
         if expires_in_days is not None and expires_in_days < 1:
             raise CommandError("--expires-in-days must be at least 1")
         expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None

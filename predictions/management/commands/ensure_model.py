@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from predictions import registry, selectors
 from predictions.scoring import ArtifactError
@@ -8,10 +10,10 @@ from predictions.scoring import ArtifactError
 class Command(BaseCommand):
     help = "Train and activate the demo model unless one is active; safe to run on every deploy."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rows", type=int, default=100_000, help="Demo rows, if training is needed")
 
-    def handle(self, *args, rows, **options):
+    def handle(self, *args: Any, rows: int, **options: Any) -> None:
         active = selectors.model_version_active()
         if active is None:
             call_command("train_model", rows=rows, activate=True, stdout=self.stdout)

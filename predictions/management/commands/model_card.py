@@ -1,6 +1,7 @@
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from predictions import model_card
 from predictions.models import ModelVersion
@@ -9,11 +10,11 @@ from predictions.models import ModelVersion
 class Command(BaseCommand):
     help = "Render the Markdown model card of a registered model version, to stdout or a file."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("version", type=int)
         parser.add_argument("--output", type=Path, help="Write the card here instead of stdout")
 
-    def handle(self, *args, version, output, **options):
+    def handle(self, *args: Any, version: int, output: Path | None, **options: Any) -> None:
         try:
             registered = ModelVersion.objects.get(version=version)
         except ModelVersion.DoesNotExist:

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.actors import cli_actor
 from predictions import services
@@ -8,10 +10,10 @@ from predictions.models import ApiKey
 class Command(BaseCommand):
     help = "Give an API key a new secret and print it (once); the old secret stops working."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
 
-    def handle(self, *args, name, **options):
+    def handle(self, *args: Any, name: str, **options: Any) -> None:
         api_key = ApiKey.objects.filter(name=name, revoked_at__isnull=True).first()
         if api_key is None:
             raise CommandError(f"no live API key named {name!r}")

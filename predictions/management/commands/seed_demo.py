@@ -1,8 +1,9 @@
 import secrets
+from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.actors import cli_actor
 from predictions import selectors, services, training
@@ -14,11 +15,11 @@ from reviewapp.roles import ADMIN, ROLES
 class Command(BaseCommand):
     help = "Demo mode only: a model, users analyst/auditor/admin, an API key and scored traffic."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--transactions", type=int, default=500)
         parser.add_argument("--training-rows", type=int, default=60_000)
 
-    def handle(self, *args, transactions, training_rows, **options):
+    def handle(self, *args: Any, transactions: int, training_rows: int, **options: Any) -> None:
         if not demo_enabled():
             raise CommandError(
                 "seed_demo runs only with DEBUG=1 and DEMO_MODE=1: demo users have known roles"

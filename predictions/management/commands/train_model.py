@@ -1,9 +1,10 @@
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from predictions import services, training
 
@@ -11,7 +12,7 @@ from predictions import services, training
 class Command(BaseCommand):
     help = "Train a model on demo data or a CSV, register it as a new version, optionally activate it."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rows", type=int, default=100_000, help="Demo rows to generate")
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--csv", type=Path, help="Train on this CSV instead of demo data")
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="card-fraud", help="Model family name")
         parser.add_argument("--activate", action="store_true", help="Activate the new version")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         frame, schema, target, info = self._data(options)
         if options["write_schema"]:
             options["write_schema"].write_text(json.dumps(schema, indent=2))
@@ -47,7 +48,9 @@ class Command(BaseCommand):
             services.model_version_activate(version=version.version, actor="train_model")
             self.stdout.write(self.style.SUCCESS(f"activated v{version.version}"))
 
-    def _data(self, options):
+    def _data(
+        self, options: dict[str, Any]
+    ) -> tuple[pd.DataFrame, list[dict[str, Any]], str, dict[str, Any]]:
         if not options["csv"]:
             frame = training.generate_transactions(rows=options["rows"], seed=options["seed"])
             info = {"source": "demo generator", "rows": len(frame), "seed": options["seed"]}
