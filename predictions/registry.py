@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
+from predictions import selectors
 from predictions.models import ModelVersion
 from predictions.scoring import Scorer, load_artifact
 from reviewapp.caching import RefreshedValue
@@ -25,14 +26,10 @@ class ActiveModel:
     scorer: Scorer
 
 
-def _active_version_id() -> int | None:
-    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("id", flat=True).first()
-
-
 _lock = threading.Lock()
 _loaded: dict[int, ActiveModel] = {}
 # Which version is active: asked of the database at most every MODEL_REFRESH_SECONDS.
-_active_id = RefreshedValue(_active_version_id, seconds=lambda: settings.MODEL_REFRESH_SECONDS)
+_active_id = RefreshedValue(selectors.model_version_active_id, seconds=lambda: settings.MODEL_REFRESH_SECONDS)
 
 
 def artifact_full_path(version: ModelVersion) -> Path:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Max, Min
+from django.db.models import Max, Min, QuerySet
 
 from predictions.models import ApiKey, ModelVersion, Prediction
 from reviewapp.caching import ExpiringCache
@@ -72,6 +72,16 @@ def model_version_span(*, version: int) -> VersionSpan | None:
     return VersionSpan(version_id, span["first"], span["last"])
 
 
+def _active_versions() -> QuerySet[ModelVersion]:
+    # At most one row: a database constraint allows no second active version.
+    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
+
+
 def model_version_active() -> ModelVersion | None:
-    """The one active model version (a database constraint allows no more), or None."""
-    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    """The one active model version, or None."""
+    return _active_versions().first()
+
+
+def model_version_active_id() -> int | None:
+    """The active version's primary key, or None: what the per-process registry polls."""
+    return _active_versions().values_list("id", flat=True).first()
