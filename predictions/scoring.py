@@ -17,7 +17,6 @@ import joblib
 import numpy as np
 
 from predictions import treeshap
-from reviewapp.errors import Unavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,7 +33,7 @@ def label_opposite(label: str) -> str:
     return LEGIT if label == FRAUD else FRAUD
 
 
-class ArtifactError(Unavailable):
+class ArtifactError(Exception):
     """The artifact is missing, altered or not one of ours."""
 
 

@@ -289,3 +289,19 @@ def test_a_format_1_artifact_without_trees_still_scores_the_same(trained, rows, 
         return [list(result.contributions.values()) for result in scorer.score(rows[:5])]
 
     assert np.array(values(old)) == pytest.approx(np.array(values(current)), abs=1e-12)
+
+
+def test_the_scoring_core_imports_neither_django_nor_the_project():
+    import subprocess
+    import sys
+
+    program = """
+import json, sys
+from predictions import scoring, training, treeshap
+print(json.dumps(sorted({"django", "celery", "rest_framework", "reviewapp", "audit"} & set(sys.modules))))
+"""
+    output = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert json.loads(output) == []
