@@ -11,7 +11,7 @@ from django.conf import settings
 
 from predictions import selectors
 from predictions.models import ModelVersion
-from predictions.scoring import ArtifactError, Scorer, load_artifact
+from predictions.scoring import Scorer, load_artifact
 from reviewapp.caching import RefreshedValue
 from reviewapp.errors import Unavailable
 
@@ -36,20 +36,10 @@ def artifact_full_path(version: ModelVersion) -> Path:
     return Path(settings.MODEL_ARTIFACT_DIR) / version.artifact_path
 
 
-class ModelUnavailable(ArtifactError, Unavailable):
-    """A version's artifact cannot be served (missing, altered, not ours): nothing is scored with it.
-
-    scoring.py stays pure (no Django, no project), so its ArtifactError is given its kind here,
-    where an artifact meets the service.
-    """
-
-
 def load_version(version: ModelVersion) -> Scorer:
-    """Verify the artifact's checksum and build its scorer (raises ModelUnavailable, an ArtifactError)."""
-    try:
-        return Scorer(load_artifact(path=artifact_full_path(version), expected_sha256=version.sha256))
-    except ArtifactError as error:
-        raise ModelUnavailable(str(error)) from error
+    """Verify the artifact's checksum and build its scorer (raises ArtifactError)."""
+    bundle = load_artifact(path=artifact_full_path(version), expected_sha256=version.sha256)
+    return Scorer(bundle)
 
 
 def get_active_model() -> ActiveModel:

@@ -46,7 +46,7 @@ class Unavailable(DomainError):
 
 
 # What each kind means over HTTP; the one place that says so.
-HTTP_STATUS: dict[type[DomainError], int] = {
+HTTP_STATUS: dict[type[Exception], int] = {
     InvalidInput: HTTPStatus.BAD_REQUEST,
     Forbidden: HTTPStatus.FORBIDDEN,
     NotFound: HTTPStatus.NOT_FOUND,
@@ -55,8 +55,14 @@ HTTP_STATUS: dict[type[DomainError], int] = {
 }
 
 
-def http_status(error: DomainError) -> int | None:
-    """The status code of the error's kind (the nearest in its classes); None for a bare DomainError."""
+def kind_assign(error_class: type[Exception], *, kind: type[DomainError]) -> None:
+    """Answer `error_class` as `kind`: for an exception that cannot subclass a kind because its
+    module must import nothing of the project (predictions' pure scoring core)."""
+    HTTP_STATUS[error_class] = HTTP_STATUS[kind]
+
+
+def http_status(error: Exception) -> int | None:
+    """The status code of the error's kind (the nearest in its classes); None when it has none."""
     for cls in type(error).__mro__:
         if cls in HTTP_STATUS:
             return HTTP_STATUS[cls]

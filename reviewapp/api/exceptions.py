@@ -13,7 +13,7 @@ from reviewapp.api.throttling import ip_failure_throttled
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, errors.DomainError) and (code := errors.http_status(exc)) is not None:
+    if (code := errors.http_status(exc)) is not None:
         return Response(_body(exc), status=code)
     if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):
         # Throttles run after authentication, so failed attempts are counted here, per IP.
@@ -23,7 +23,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
-def _body(exc: errors.DomainError) -> Any:
+def _body(exc: Exception) -> Any:
     # Invalid input and conflicts answer with their field errors, the other kinds with a message.
     if isinstance(exc, errors.InvalidInput | errors.Conflict):
         return exc.errors
