@@ -32,6 +32,7 @@ class AuditEvent(models.Model):
         USER_ROLE_CHANGED = "user.role_changed"
         LOGIN_LOCKED_OUT = "user.login_locked_out"
         OPERATIONS_SWITCHED = "operations.switched"
+        OUTCOME_RECORDED = "outcome.recorded"
 
     created_at = models.DateTimeField(editable=False, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices, editable=False)

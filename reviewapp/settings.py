@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "audit",
     "predictions",
     "reviews",
+    "outcomes",
     "monitoring",
 ]
 

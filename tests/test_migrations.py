@@ -22,6 +22,7 @@ from reviews.models import Decision, ReviewItem
 # The last migration of each app before the audit app existed (commit 728a14d).
 PREVIOUS_HEAD = [
     ("audit", None),
+    ("outcomes", None),
     ("predictions", "0006_api_key_rate_limit"),
     ("reviews", "0007_api_key_changed_action"),
     ("monitoring", "0004_latency_snapshot"),
