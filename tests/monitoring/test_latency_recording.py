@@ -40,7 +40,8 @@ def test_a_snapshot_holds_the_cumulative_histograms_of_the_process(db):
 
 
 def test_a_server_writes_one_snapshot_a_minute_whichever_process_comes_first(db):
-    now = timezone.now()
+    # The start of a minute, so one second later is still the same minute (at :59 it was not).
+    now = timezone.now().replace(second=0, microsecond=0)
 
     first = services.latency_snapshot_record(source="web-1", now=now)
     second = services.latency_snapshot_record(source="web-1", now=now + timedelta(seconds=1))
