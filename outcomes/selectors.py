@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from outcomes.models import Outcome
-from predictions.models import Prediction
+from predictions.models import ApiKey, Prediction
 
 # The fields of the effective outcome that the read API shows, annotated as outcome_<field>.
 EFFECTIVE_FIELDS = ("label", "source", "occurred_at", "received_at")
@@ -31,3 +31,16 @@ def predictions_with_effective_outcome(queryset: QuerySet[Prediction]) -> QueryS
 def outcome_effective(*, prediction: Prediction) -> Outcome | None:
     """The prediction's latest outcome by occurred_at, or None."""
     return prediction.outcomes.order_by("-occurred_at", "-id").first()
+
+
+def outcomes_visible_to(*, api_key: ApiKey | None) -> QuerySet[Outcome]:
+    """An API client sees the outcomes of its own predictions; people with a staff role see all.
+
+    Each with its prediction's request_id, and nothing else of the prediction.
+    """
+    queryset = Outcome.objects.select_related("prediction").only(
+        *(f.name for f in Outcome._meta.concrete_fields), "prediction__request_id"
+    )
+    if api_key is not None:
+        queryset = queryset.filter(prediction__api_key=api_key)
+    return queryset

@@ -10,4 +10,5 @@ def roles(request: HttpRequest) -> dict[str, bool]:
         "can_review": has_role(user, ANALYST, ADMIN),
         "can_audit": has_role(user, AUDITOR, ADMIN),
         "can_monitor": has_role(user, ANALYST, AUDITOR, ADMIN),
+        "can_upload_outcomes": has_role(user, ADMIN),
     }

@@ -94,7 +94,7 @@ def _caller(request: HttpRequest) -> dict[str, str]:
 
 
 class BodySizeLimitMiddleware:
-    """Answer 413 for an oversized body before anything reads it."""
+    """Answer 413 for an oversized body before anything reads it (uploads have their own limit)."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -104,7 +104,10 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
-        limit = settings.MAX_REQUEST_BODY_BYTES
+        if request.path_info in settings.UPLOAD_PATHS:
+            limit = settings.MAX_UPLOAD_BODY_BYTES
+        else:
+            limit = settings.MAX_REQUEST_BODY_BYTES
         if length > limit:
             return JsonResponse(
                 {"detail": f"Request body is {length} bytes; the limit is {limit} bytes."},

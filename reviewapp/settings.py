@@ -192,8 +192,13 @@ STORAGES = {
     },
 }
 
-# Requests larger than this are answered 413 before any parsing.
+# Requests larger than this are answered 413 before any parsing...
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
+# ...but for the file uploads at these paths: a CSV of a million outcomes is ~60 MB. Django
+# writes an upload beyond FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) to a temporary file, and the page
+# reads it from there a row at a time, so this bounds disk, not memory.
+MAX_UPLOAD_BODY_BYTES = env_int("MAX_UPLOAD_BODY_BYTES", 256 * 1024 * 1024)
+UPLOAD_PATHS = frozenset({"/outcomes/upload/"})
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 REST_FRAMEWORK = {
@@ -225,6 +230,7 @@ SPECTACULAR_SETTINGS = {
         "LabelEnum": "predictions.models.Prediction.Label",
         "ModelVersionStatusEnum": "predictions.models.ModelVersion.Status",
         "PredictionStatusEnum": "predictions.models.Prediction.Status",
+        "OutcomeSourceEnum": "outcomes.models.Outcome.Source",
     },
 }
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("audit/", include("reviews.audit_urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("outcomes/", include("outcomes.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -31,4 +32,5 @@ urlpatterns = [
     # predictions first: its predictions/batch/ must match before reviews' predictions/<request_id>/.
     path("api/v1/", include("predictions.api.urls")),
     path("api/v1/", include("reviews.api.urls")),
+    path("api/v1/", include("outcomes.api.urls")),
 ]

@@ -49,6 +49,10 @@ MATRIX: dict[str, tuple[str, str, tuple[int, int, int, int, int]]] = {
         "/api/v1/predictions/{request_id}/",
         (401, 200, 200, 200, 200),
     ),
+    # Outcomes: API keys report on (and read) their own predictions' outcomes, admins on any.
+    "api/v1/outcomes/": ("GET", "/api/v1/outcomes/", (401, 200, 403, 200, 200)),
+    "api/v1/outcomes/ POST": ("POST", "/api/v1/outcomes/", (401, INVALID, 403, 403, INVALID)),
+    "api/v1/outcomes/batch/": ("POST", "/api/v1/outcomes/batch/", (401, INVALID, 403, 403, INVALID)),
     # --- the review queue -----------------------------------------------------------------
     "reviews/": ("GET", "/reviews/", (LOGIN, LOGIN, 200, 403, 200)),
     "reviews/mine/": ("GET", "/reviews/mine/", (LOGIN, LOGIN, 200, 403, 200)),
@@ -78,6 +82,9 @@ MATRIX: dict[str, tuple[str, str, tuple[int, int, int, int, int]]] = {
     ),
     # --- monitoring -----------------------------------------------------------------------
     "monitoring/": ("GET", "/monitoring/", (LOGIN, LOGIN, 200, 200, 200)),
+    # --- outcomes -------------------------------------------------------------------------
+    "outcomes/upload/": ("GET", "/outcomes/upload/", (LOGIN, LOGIN, 403, 403, 200)),
+    "outcomes/upload/ POST": ("POST", "/outcomes/upload/", (LOGIN, LOGIN, 403, 403, INVALID)),
     # --- the Django admin: staff only; others are sent to the admin login -------------------
     "admin/": ("GET", "/admin/", (LOGIN, LOGIN, LOGIN, LOGIN, 200)),
     "admin/predictions/apikey/": ("GET", "/admin/predictions/apikey/", (LOGIN, LOGIN, LOGIN, LOGIN, 200)),
