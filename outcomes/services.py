@@ -25,8 +25,8 @@ from audit.models import AuditEvent
 from audit.services import Event, audit_events_record
 from outcomes.imports import ImportRow
 from outcomes.models import Outcome
-from predictions.api.serializers import REQUEST_ID_PATTERN, request_id_validator
 from predictions.models import ApiKey, Prediction
+from predictions.validators import REQUEST_ID_PATTERN, request_id_validator
 from reviews.selectors import predictions_visible_to
 
 

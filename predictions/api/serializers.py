@@ -1,16 +1,11 @@
-import re
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from predictions.models import ModelVersion, Prediction
-
-REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-request_id_validator = RegexValidator(REQUEST_ID_PATTERN, "Use 1-64 characters of A-Z a-z 0-9 . _ : -")
-
+from predictions.validators import REQUEST_ID_PATTERN, request_id_validator
 
 # --- input ------------------------------------------------------------------------------
 

@@ -17,10 +17,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from predictions.api import serializers as prediction_serializers
 from predictions.api.permissions import CanReadPredictions, CanScore, CanSearchPredictions, caller_api_key
 from predictions.api.views import COMMON_ERRORS, PredictionCreateView
 from predictions.models import Prediction
+from predictions.validators import REQUEST_ID_PATTERN
 from reviews import selectors
 from reviews.api import serializers
 from reviews.filtersets import PredictionFilterSet
@@ -89,7 +89,7 @@ class PredictionDetailView(APIView):
     )
     def get(self, request: Request, request_id: str) -> Response:
         visible = selectors.predictions_visible_to(api_key=caller_api_key(request))
-        if not prediction_serializers.REQUEST_ID_PATTERN.fullmatch(request_id):
+        if not REQUEST_ID_PATTERN.fullmatch(request_id):
             # No stored request_id breaks the pattern, and PostgreSQL refuses a NUL in a query.
             visible = visible.none()
         prediction = get_object_or_404(visible, request_id=request_id)

@@ -269,7 +269,9 @@ def test_an_unreadable_header_raises_before_any_row_is_read(db):
 def test_a_field_too_large_to_read_is_a_bad_row_and_the_next_rows_are_read(tmp_path, three):
     path = tmp_path / "o.csv"
     path.write_text(
-        f"request_id,label,reference\n{three[0].request_id},fraud,{'r' * 200_000}\n{three[1].request_id},legit,\n"
+        "request_id,label,reference\n"
+        f"{three[0].request_id},fraud,{'r' * 200_000}\n"
+        f"{three[1].request_id},legit,\n"
     )
     out, err = run_import(path)
 
