@@ -62,11 +62,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Request ID, access log line and request metrics; early, so it sees every answer below.
     "reviewapp.middleware.RequestTelemetryMiddleware",
-    "reviewapp.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication (an upload's larger limit is an admin's), before any view reads a body.
+    "reviewapp.middleware.BodySizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "reviewapp.middleware.ContentSecurityPolicyMiddleware",

@@ -157,3 +157,16 @@ def test_admins_find_the_page_in_the_navigation_and_others_do_not(client, make_u
 
     assert f'href="{UPLOAD_URL}"' in admin_page
     assert f'href="{UPLOAD_URL}"' not in auditor_page
+
+
+def test_only_an_admin_may_send_a_body_larger_than_an_api_body(client, make_user, prediction, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 2048
+    rows = "".join(f"{prediction.request_id},fraud,,,r-{n}\n" for n in range(200))
+
+    anonymous = upload(client, HEADER + rows)
+    client.force_login(make_user("analyst"))
+    analyst = upload(client, HEADER + rows)
+
+    assert anonymous.status_code == 413
+    assert analyst.status_code == 413
+    assert not Outcome.objects.exists()
