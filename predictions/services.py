@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery import current_app
-from celery.app.task import Task
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -314,7 +313,10 @@ ROUTING_TASK = "reviews.tasks.review_items_route"
 
 def routing_enqueue(*, prediction_ids: list[int]) -> None:
     """Hand predictions to the routing task; if the broker is down, the sweeper retries."""
-    task = _routing_task()
+    # From the app's registry rather than send_task: send_task always publishes, ignoring
+    # task_always_eager, on which the no-broker mode (the demo, the tests) relies. reviews
+    # registers the task at start-up (ReviewsConfig.ready), so this is a dictionary look-up.
+    task = current_app.tasks[ROUTING_TASK]
     try:
         task.apply_async(kwargs={"prediction_ids": prediction_ids})
     except Exception:  # the broker's errors vary by transport; none may fail the request
@@ -323,16 +325,6 @@ def routing_enqueue(*, prediction_ids: list[int]) -> None:
             len(prediction_ids),
             exc_info=True,
         )
-
-
-def _routing_task() -> Task:
-    # From the app's registry rather than send_task: send_task always publishes, ignoring
-    # task_always_eager, on which the no-broker mode (the demo, the tests) relies.
-    if ROUTING_TASK not in current_app.tasks:
-        # Task modules are imported by the worker at start; a web process imports them here,
-        # on its first routing.
-        current_app.autodiscover_tasks(force=True)
-    return current_app.tasks[ROUTING_TASK]
 
 
 def predictions_routed_mark(*, predictions: list[Prediction]) -> None:
