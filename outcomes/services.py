@@ -25,7 +25,9 @@ from audit.models import AuditEvent
 from audit.services import Event, audit_events_record
 from outcomes.imports import ImportRow
 from outcomes.models import Outcome
+from predictions import services as prediction_services
 from predictions.models import ApiKey, Prediction
+from predictions.services import ReportedOutcome
 from predictions.validators import REQUEST_ID_PATTERN, request_id_validator
 from reviews.selectors import predictions_visible_to
 
@@ -407,6 +409,18 @@ def _insert(candidates: list[_Candidate], *, api_key: ApiKey | None, actor: str)
     ]
     with transaction.atomic():
         Outcome.objects.bulk_create(outcomes)
+        prediction_services.predictions_outcome_apply(
+            outcomes=[
+                ReportedOutcome(
+                    prediction_id=outcome.prediction_id,
+                    label=outcome.label,
+                    source=outcome.source,
+                    occurred_at=outcome.occurred_at,
+                    received_at=outcome.received_at,
+                )
+                for outcome in outcomes
+            ]
+        )
         audit_events_record(events=[_recorded_event(outcome) for outcome in outcomes])
     return outcomes
 

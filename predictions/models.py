@@ -1,4 +1,5 @@
 from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -26,6 +27,14 @@ class ModelVersion(models.Model):
     training_info = models.JSONField(default=dict, help_text="Data source, rows, seed, split")
     review_threshold = models.FloatField(
         help_text="Predictions with confidence below this go to human review"
+    )
+    audit_sample_rate = models.FloatField(
+        default=0.01,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=(
+            "Share of the automatic decisions also sent to blind review as an audit sample; "
+            "0 turns the sample off"
+        ),
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.STAGED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -85,7 +94,7 @@ class ApiKey(models.Model):
 
 
 class Prediction(models.Model):
-    """One scored transaction. Immutable once written, except for its routing and outcome."""
+    """One scored transaction. Immutable once written, except for its routing, review and outcome."""
 
     class Label(models.TextChoices):
         FRAUD = "fraud"
@@ -99,6 +108,11 @@ class Prediction(models.Model):
         DECIDED = "decided"
         PENDING_REVIEW = "pending_review"
         REVIEWED = "reviewed"
+
+    class ReviewReason(models.TextChoices):
+        LOW_CONFIDENCE = "low_confidence", "Confidence below the threshold"
+        AUDIT_SAMPLE = "audit_sample", "Random audit sample of the automatic decisions"
+        REVIEW_EVERYTHING = "review_everything", "Every prediction sent to review (switch)"
 
     class RoutingState(models.TextChoices):
         NOT_NEEDED = "not_needed", "Decided automatically"
@@ -122,7 +136,27 @@ class Prediction(models.Model):
         null=True, blank=True, help_text="Last time the routing task was sent for this prediction"
     )
     routed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.CharField(  # noqa: DJ001  null is "nobody reviews it", as the API says
+        max_length=17,
+        choices=ReviewReason.choices,
+        null=True,
+        blank=True,
+        help_text="Why a person sees it; null if nobody does",
+    )
+    inclusion_probability = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The probability with which it was sent to review (1, or the audit sample rate)",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The effective outcome (outcomes app): the latest by occurred_at of what upstream reported,
+    # kept here so the audit search and the scorecard filter on it without a join.
+    # Null, not empty, while there is none: SQLite adds a nullable column in place, where a
+    # NOT NULL one would rebuild the table (and trip over its PostgreSQL-only GIN index).
+    outcome_label = models.CharField(max_length=5, choices=Label.choices, null=True, blank=True)  # noqa: DJ001
+    outcome_source = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
+    outcome_occurred_at = models.DateTimeField(null=True, blank=True)
+    outcome_received_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -136,6 +170,12 @@ class Prediction(models.Model):
             # Audit search (figures in bench/README.md). A version's predictions in time order;
             # also its first and last prediction, found without reading its rows.
             models.Index(fields=["model_version", "created_at"], name="prediction_version_created"),
+            # The scorecard's rows: predictions with an outcome, by creation time.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(outcome_label__isnull=False),
+                name="prediction_labelled_created",
+            ),
             # Sorting by score, ties by id, as the search pages do.
             models.Index(fields=["score", "id"], name="prediction_score_id"),
             # "Feature X among the top reasons": jsonb containment (@>). PostgreSQL only. Without

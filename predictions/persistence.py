@@ -51,6 +51,8 @@ _PREDICTION_COLUMNS = [
     "reason_codes",
     "routing_state",
     "routing_enqueued_at",
+    "review_reason",
+    "inclusion_probability",
     "created_at",
 ]
 _JSON_COLUMNS = {"features", "reason_codes"}
@@ -60,11 +62,13 @@ _INCOMING_MANY = """
     SELECT * FROM unnest(
         %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::float8[], %b::text[],
         %b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],
-        %b::timestamptz[], %b::timestamptz[], %b::float8[], %b::text[], %b::text[], %b::text[]
+        %b::timestamptz[], %b::text[], %b::float8[], %b::timestamptz[], %b::float8[], %b::text[],
+        %b::text[], %b::text[]
     ) WITH ORDINALITY AS t(
         request_id, api_key_id, model_version_id, features, features_digest, score, label,
         confidence, routing, status, final_label, reason_codes, routing_state,
-        routing_enqueued_at, created_at, base_value, shap_values, audit_actor, audit_after, ordinal
+        routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
+        shap_values, audit_actor, audit_after, ordinal
     )
 """
 # One row, the API's common case: scalars are cheaper to send than one-element arrays.
@@ -72,11 +76,13 @@ _INCOMING_ONE = """
     SELECT * FROM (VALUES (
         %s::text, %s::bigint, %s::bigint, %s::text, %s::text, %s::float8, %s::text,
         %s::float8, %s::text, %s::text, %s::text, %s::text, %s::text,
-        %s::timestamptz, %s::timestamptz, %s::float8, %s::text, %s::text, %s::text, 1
+        %s::timestamptz, %s::text, %s::float8, %s::timestamptz, %s::float8, %s::text, %s::text,
+        %s::text, 1
     )) AS t(
         request_id, api_key_id, model_version_id, features, features_digest, score, label,
         confidence, routing, status, final_label, reason_codes, routing_state,
-        routing_enqueued_at, created_at, base_value, shap_values, audit_actor, audit_after, ordinal
+        routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
+        shap_values, audit_actor, audit_after, ordinal
     )
 """
 _INSERT_FROM_INCOMING = """
@@ -84,11 +90,11 @@ WITH incoming AS ({incoming}), predictions AS (
     INSERT INTO predictions_prediction (
         request_id, api_key_id, model_version_id, features, features_digest, score, label,
         confidence, routing, status, final_label, reason_codes, routing_state,
-        routing_enqueued_at, created_at
+        routing_enqueued_at, review_reason, inclusion_probability, created_at
     )
     SELECT request_id, api_key_id, model_version_id, features::jsonb, features_digest, score, label,
            confidence, routing, status, final_label, reason_codes::jsonb, routing_state,
-           routing_enqueued_at, created_at
+           routing_enqueued_at, review_reason, inclusion_probability, created_at
     FROM incoming ORDER BY ordinal
     RETURNING id, request_id
 ), explanations AS (

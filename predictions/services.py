@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 import reviewapp.errors
@@ -27,6 +27,7 @@ from audit.services import Event, audit_event_record, audit_events_record
 from predictions import metrics, registry, switches
 from predictions.models import ApiKey, ModelVersion, OperationalSettings, Prediction
 from predictions.persistence import ScoredRow, scored_rows_insert
+from predictions.sampling import in_sample
 from predictions.scoring import Scored, save_artifact
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
 from reviewapp.rates import parse_rate
@@ -78,6 +79,7 @@ def model_version_register(
             library_versions=result.library_versions,
             training_info=training_info,
             review_threshold=settings.REVIEW_CONFIDENCE_THRESHOLD,
+            audit_sample_rate=settings.AUDIT_SAMPLE_RATE,
             created_by=created_by,
         )
         audit_event_record(
@@ -256,7 +258,7 @@ def _insert_scored(
         rows=rows, explainer=active.scorer.explainer_name, shap_version=active.scorer.shap_version
     )
     created = [row.prediction for row in rows]
-    to_route = [p.pk for p in created if p.routing == Prediction.Routing.REVIEW]
+    to_route = [p.pk for p in created if p.routing_state == Prediction.RoutingState.PENDING]
     if to_route:
         transaction.on_commit(lambda: routing_enqueue(prediction_ids=to_route))
     metrics.predictions_observe(predictions=created)  # committed: callers hold no transaction
@@ -272,14 +274,18 @@ def _created_event_after(prediction: Prediction) -> dict[str, Any]:
         "label": prediction.label,
         "confidence": prediction.confidence,
         "routing": prediction.routing,
+        "review_reason": prediction.review_reason,
+        "inclusion_probability": prediction.inclusion_probability,
     }
 
 
 def _prediction_row(
     version: ModelVersion, api_key: ApiKey | None, candidate: _Candidate, result: Scored
 ) -> Prediction:
-    # The kill switch pauses automatic decisions: everything goes to a person.
-    needs_review = result.confidence < version.review_threshold or switches.review_everything()
+    reason, probability = _review_reason(version, candidate.request_id, result.confidence)
+    # An audit sample is decided like any confident prediction (upstream is not kept waiting)
+    # and reviewed as well: it goes through the routing outbox, but keeps routing "auto".
+    needs_review = reason is not None and reason != Prediction.ReviewReason.AUDIT_SAMPLE
     now = timezone.now()
     return Prediction(
         request_id=candidate.request_id,
@@ -294,12 +300,26 @@ def _prediction_row(
         status=Prediction.Status.PENDING_REVIEW if needs_review else Prediction.Status.DECIDED,
         final_label="" if needs_review else result.label,
         reason_codes=result.reason_codes(candidate.features),
-        routing_state=(
-            Prediction.RoutingState.PENDING if needs_review else Prediction.RoutingState.NOT_NEEDED
-        ),
-        routing_enqueued_at=now if needs_review else None,
+        routing_state=Prediction.RoutingState.PENDING if reason else Prediction.RoutingState.NOT_NEEDED,
+        routing_enqueued_at=now if reason else None,
+        review_reason=reason,
+        inclusion_probability=probability,
         created_at=now,
     )
+
+
+def _review_reason(
+    version: ModelVersion, request_id: str, confidence: float
+) -> tuple[str | None, float | None]:
+    """Why a person will see this prediction (None if nobody will), and how likely that was."""
+    if confidence < version.review_threshold:
+        return Prediction.ReviewReason.LOW_CONFIDENCE, 1.0
+    # The kill switch pauses automatic decisions: everything goes to a person.
+    if switches.review_everything():
+        return Prediction.ReviewReason.REVIEW_EVERYTHING, 1.0
+    if in_sample(request_id, rate=version.audit_sample_rate):
+        return Prediction.ReviewReason.AUDIT_SAMPLE, version.audit_sample_rate
+    return None, None
 
 
 # --- routing ----------------------------------------------------------------------------
@@ -388,6 +408,56 @@ def prediction_review_record(*, prediction: Prediction, final_label: str) -> Pre
     prediction.status, prediction.final_label = Prediction.Status.REVIEWED, final_label
     prediction.save(update_fields=["status", "final_label"])
     return prediction
+
+
+# --- outcomes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportedOutcome:
+    """What the outcomes app learned about a prediction, as the prediction keeps it."""
+
+    prediction_id: int
+    label: str
+    source: str
+    occurred_at: datetime
+    received_at: datetime
+
+
+def predictions_outcome_apply(*, outcomes: list[ReportedOutcome]) -> int:
+    """Make each outcome its prediction's effective one if it is the latest; return how many were.
+
+    The latest by occurred_at wins, ties going to the later received. Each update re-checks
+    that under the row's lock, so concurrent reports of the same prediction settle on the
+    latest whatever their order. Called by the outcomes service in the transaction that
+    stores the outcomes.
+    """
+    latest: dict[int, ReportedOutcome] = {}
+    for outcome in outcomes:
+        kept = latest.get(outcome.prediction_id)
+        if kept is None or _outcome_order(outcome) > _outcome_order(kept):
+            latest[outcome.prediction_id] = outcome
+    changed = 0
+    for outcome in latest.values():
+        changed += (
+            Prediction.objects.filter(pk=outcome.prediction_id)
+            .filter(
+                Q(outcome_occurred_at__isnull=True)
+                | Q(outcome_occurred_at__lt=outcome.occurred_at)
+                | Q(outcome_occurred_at=outcome.occurred_at, outcome_received_at__lte=outcome.received_at)
+            )
+            .update(
+                outcome_label=outcome.label,
+                outcome_source=outcome.source,
+                outcome_occurred_at=outcome.occurred_at,
+                outcome_received_at=outcome.received_at,
+            )
+        )
+    return changed
+
+
+def _outcome_order(outcome: ReportedOutcome) -> tuple[datetime, datetime]:
+    return outcome.occurred_at, outcome.received_at
 
 
 # --- operational switches ---------------------------------------------------------------

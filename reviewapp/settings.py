@@ -8,7 +8,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from reviewapp.env import env_bool, env_float, env_int, env_list, env_str
+from reviewapp.env import env_bool, env_float, env_int, env_list, env_share, env_str
 
 
 def _next_redis_db(url: str) -> str:
@@ -275,6 +275,12 @@ CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 6
 # Scoring and review routing.
 MODEL_ARTIFACT_DIR = Path(env_str("MODEL_ARTIFACT_DIR", str(DATA_DIR / "models")))
 REVIEW_CONFIDENCE_THRESHOLD = env_float("REVIEW_CONFIDENCE_THRESHOLD", 0.85)
+# The share of automatic decisions also reviewed blind, as an honest sample of the model's
+# errors: a new model version starts with this rate (0 turns the sample off).
+AUDIT_SAMPLE_RATE = env_share("AUDIT_SAMPLE_RATE", 0.01)
+# The share of low-confidence items reviewed blind too, so the scorecard can compare analysts
+# who saw the model's verdict with analysts who did not.
+BLIND_REVIEW_RATE = env_share("BLIND_REVIEW_RATE", 0.0)
 # How often a process checks which model version is active (seconds).
 MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
 # A prediction not routed within this many seconds is re-enqueued by the sweeper.

@@ -22,7 +22,8 @@ CHUNK_SIZE = 2000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = [
     "request_id", "created_at", "model_version", "score", "label", "confidence", "routing", "status",
-    "final_label", "decision", "reviewer", "reason", "note", "decided_at", "features",
+    "review_reason", "inclusion_probability", "final_label", "outcome", "outcome_source",
+    "outcome_occurred_at", "decision", "reviewer", "reason", "note", "decided_at", "features",
     "explanation_base_value", "explanation_values", "reason_codes",
 ]  # fmt: skip
 
@@ -55,7 +56,14 @@ def _rows(rows: QuerySet[Prediction]) -> Iterator[dict[str, Any]]:
             "confidence": prediction.confidence,
             "routing": prediction.routing,
             "status": prediction.status,
+            "review_reason": prediction.review_reason,
+            "inclusion_probability": prediction.inclusion_probability,
             "final_label": prediction.final_label or None,
+            "outcome": prediction.outcome_label,
+            "outcome_source": prediction.outcome_source,
+            "outcome_occurred_at": (
+                prediction.outcome_occurred_at.isoformat() if prediction.outcome_occurred_at else None
+            ),
             "decision": decision.outcome if decision else None,
             "reviewer": decision.reviewer_name if decision else None,
             "reason": decision.reason if decision else None,

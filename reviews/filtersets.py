@@ -96,6 +96,17 @@ class PredictionFilterSet(django_filters.FilterSet):
         field_name="review_item__decision__outcome", choices=Decision.Outcome.choices, label="Decision"
     )
     reviewer = django_filters.CharFilter(method="filter_reviewer", label="Reviewer")
+    review_reason = django_filters.ChoiceFilter(
+        choices=Prediction.ReviewReason.choices, label="Review reason"
+    )
+    outcome = django_filters.ChoiceFilter(
+        field_name="outcome_label", choices=Prediction.Label.choices, label="Outcome"
+    )
+    has_outcome = django_filters.BooleanFilter(
+        method="filter_has_outcome",
+        label="Has an outcome",
+        widget=django_filters.widgets.BooleanWidget(),
+    )
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score from")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score to")
     top_reason = django_filters.CharFilter(method="filter_top_reason", label="Feature among top reasons")
@@ -130,6 +141,13 @@ class PredictionFilterSet(django_filters.FilterSet):
         if last_decided_at is None:
             return queryset.none()
         return queryset.filter(review_item__decision__reviewer_name=value, created_at__lte=last_decided_at)
+
+    def filter_has_outcome(
+        self, queryset: QuerySet[Prediction], name: str, value: bool | None
+    ) -> QuerySet[Prediction]:
+        if value is None:
+            return queryset
+        return queryset.filter(outcome_label__isnull=not value)
 
     def filter_top_reason(
         self, queryset: QuerySet[Prediction], name: str, value: str

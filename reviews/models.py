@@ -17,6 +17,10 @@ class ReviewItem(models.Model):
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     priority = models.FloatField(help_text="Higher first: expected loss weighted by uncertainty")
     amount = models.FloatField(null=True, blank=True, help_text="Copied from the features for queue filters")
+    blind = models.BooleanField(
+        default=False,
+        help_text="The model's label, score and explanation are hidden from the analyst until decided",
+    )
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

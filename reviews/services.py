@@ -15,6 +15,7 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record
 from predictions import services as prediction_services
 from predictions.models import Prediction
+from predictions.sampling import BLIND_REVIEW_SALT, in_sample
 from predictions.scoring import label_opposite
 from reviewapp.errors import Conflict, DomainError, Forbidden, InvalidInput
 from reviews import metrics, selectors, webhooks
@@ -59,15 +60,33 @@ def review_priority(prediction: Prediction) -> float:
     return round(prediction.score * amount * (0.5 + uncertainty), 6)
 
 
+def review_item_blind(prediction: Prediction) -> bool:
+    """Whether the analyst decides without seeing the model's verdict and explanation.
+
+    Always for an audit sample: it measures the model, so its reviewer must not be anchored
+    by it. For a BLIND_REVIEW_RATE share of the others too, drawn by request ID (the same
+    request is always blind or always not), so sighted and blind accuracy can be compared.
+    """
+    if prediction.review_reason == Prediction.ReviewReason.AUDIT_SAMPLE:
+        return True
+    return in_sample(prediction.request_id, rate=settings.BLIND_REVIEW_RATE, salt=BLIND_REVIEW_SALT)
+
+
 def review_items_create(*, predictions: list[Prediction]) -> None:
     """One review item per prediction; the unique constraint makes a repeat a no-op."""
-    ReviewItem.objects.bulk_create(
-        [
-            ReviewItem(prediction=p, priority=review_priority(p), amount=p.features.get("amount"))
-            for p in predictions
-        ],
-        ignore_conflicts=True,
-    )
+    items = []
+    for prediction in predictions:
+        blind = review_item_blind(prediction)
+        # A blind item's place in the queue must not hint at the score it hides.
+        priority = _blind_priority(prediction) if blind else review_priority(prediction)
+        amount = prediction.features.get("amount")
+        items.append(ReviewItem(prediction=prediction, priority=priority, amount=amount, blind=blind))
+    ReviewItem.objects.bulk_create(items, ignore_conflicts=True)
+
+
+def _blind_priority(prediction: Prediction) -> float:
+    """The priority of a coin-flip case of the same amount: the loss at stake, no score in it."""
+    return round(0.5 * float(prediction.features.get("amount", 1.0)), 6)
 
 
 def review_items_route(*, prediction_ids: list[int]) -> int:

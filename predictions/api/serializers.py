@@ -126,6 +126,15 @@ class PredictionSerializer(serializers.Serializer):
     routing = serializers.ChoiceField(choices=Prediction.Routing.choices)
     status = serializers.ChoiceField(choices=Prediction.Status.choices)
     final_label = serializers.SerializerMethodField()
+    review_reason = serializers.ChoiceField(
+        choices=Prediction.ReviewReason.choices,
+        allow_null=True,
+        help_text="Why a person reviews it: low_confidence, audit_sample (decided, also reviewed), "
+        "review_everything; null if nobody does",
+    )
+    inclusion_probability = serializers.FloatField(
+        allow_null=True, help_text="The probability with which it was sent to review; null if it was not"
+    )
     reason_codes = ReasonCodeSerializer(many=True)
     created_at = serializers.DateTimeField()
 
@@ -145,6 +154,8 @@ class PredictionSerializer(serializers.Serializer):
             "routing": prediction.routing,
             "status": prediction.status,
             "final_label": prediction.final_label or None,
+            "review_reason": prediction.review_reason,
+            "inclusion_probability": prediction.inclusion_probability,
             "reason_codes": prediction.reason_codes,
             "created_at": serializers.DateTimeField().to_representation(prediction.created_at),
         }

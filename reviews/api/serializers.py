@@ -24,10 +24,22 @@ class ReviewSummarySerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(source="decision.decided_at", default=None, allow_null=True)
 
 
+class EffectiveOutcomeSerializer(serializers.Serializer):
+    """What upstream reported later about the transaction: the latest outcome by occurred_at."""
+
+    label = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field, not Field.label
+        choices=Prediction.Label.choices, source="outcome_label"
+    )
+    source = serializers.CharField(source="outcome_source")  # type: ignore[assignment]  # likewise
+    occurred_at = serializers.DateTimeField(source="outcome_occurred_at")
+    received_at = serializers.DateTimeField(source="outcome_received_at")
+
+
 class PredictionDetailSerializer(PredictionSerializer):
     features = serializers.DictField()
     explanation = ExplanationSerializer()
     review = serializers.SerializerMethodField()
+    outcome = serializers.SerializerMethodField()
 
     def to_representation(self, prediction: Prediction) -> dict[str, Any]:
         return serializers.Serializer.to_representation(self, prediction)
@@ -36,3 +48,7 @@ class PredictionDetailSerializer(PredictionSerializer):
     def get_review(self, prediction: Prediction) -> dict[str, Any] | None:
         item = getattr(prediction, "review_item", None)
         return ReviewSummarySerializer(item).data if item else None
+
+    @extend_schema_field(EffectiveOutcomeSerializer(allow_null=True))
+    def get_outcome(self, prediction: Prediction) -> dict[str, Any] | None:
+        return EffectiveOutcomeSerializer(prediction).data if prediction.outcome_label else None

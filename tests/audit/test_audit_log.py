@@ -69,6 +69,8 @@ def test_scoring_one_transaction_writes_one_created_event(active_model, api_clie
         "label": prediction.label,
         "confidence": prediction.confidence,
         "routing": prediction.routing,
+        "review_reason": prediction.review_reason,
+        "inclusion_probability": prediction.inclusion_probability,
     }
 
 

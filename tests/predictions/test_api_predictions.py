@@ -17,6 +17,8 @@ RESPONSE_FIELDS = {
     "label",
     "confidence",
     "routing",
+    "review_reason",
+    "inclusion_probability",
     "status",
     "final_label",
     "reason_codes",

@@ -46,6 +46,8 @@ def test_each_prediction_gets_its_explanation_and_one_audit_event(api_key_and_se
             "label": stored.label,
             "confidence": stored.confidence,
             "routing": stored.routing,
+            "review_reason": stored.review_reason,
+            "inclusion_probability": stored.inclusion_probability,
         }
 
 
