@@ -69,6 +69,21 @@ def _seed_previous_release(apps) -> None:
         final_label="legit",
         routing_state="done",
     )
+    for request_id, confidence, routing in (("order-2", 0.95, "review"), ("order-3", 0.97, "auto")):
+        # A sure prediction in review: only the review-everything switch could have sent it.
+        apps.get_model("predictions", "Prediction").objects.create(
+            request_id=request_id,
+            model_version=version,
+            features={"amount": 1.0},
+            features_digest="d" * 64,
+            score=1 - confidence,
+            label="legit",
+            confidence=confidence,
+            routing=routing,
+            status="pending_review" if routing == "review" else "decided",
+            final_label="" if routing == "review" else "legit",
+            routing_state="done" if routing == "review" else "not_needed",
+        )
     item = apps.get_model("reviews", "ReviewItem").objects.create(
         prediction=prediction, state="decided", priority=1.0, decided_at=now
     )
@@ -112,7 +127,12 @@ def test_migrating_from_the_previous_release_keeps_every_record_and_the_chain():
         _migrate(_latest())
 
     assert Prediction.objects.get(request_id="order-1").final_label == "legit"
+    # Why each was reviewed, worked out from its confidence and its version's threshold.
+    reasons = Prediction.objects.order_by("request_id").values_list("review_reason", "inclusion_probability")
+    assert list(reasons) == [("low_confidence", 1.0), ("review_everything", 1.0), (None, None)]
+    assert Prediction.objects.get(request_id="order-1").model_version.audit_sample_rate == 0.01
     assert ReviewItem.objects.get().state == ReviewItem.State.DECIDED
+    assert not ReviewItem.objects.get().blind
     assert Decision.objects.get().reviewer_name == "ana"
     assert list(AuditEvent.objects.values_list("action", flat=True)) == [
         "prediction.created",
@@ -149,3 +169,45 @@ def test_the_audit_log_stays_append_only_after_the_move():
         )
         triggers = [row[0] for row in cursor.fetchall()]
     assert triggers == ["reviews_auditevent_append_only", "reviews_auditevent_append_only_rows"]
+
+
+# The release that first stored outcomes, before predictions kept their effective one.
+OUTCOMES_RELEASE = [
+    ("audit", "0002_outcome_recorded_action"),
+    ("predictions", "0007_operational_settings_moved_from_monitoring"),
+    ("reviews", "0008_audit_event_moved_to_audit"),
+    ("outcomes", "0001_initial"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outcomes_stored_before_the_upgrade_become_their_predictions_effective_ones():
+    old_apps = _migrate(OUTCOMES_RELEASE)
+    try:
+        version = old_apps.get_model("predictions", "ModelVersion").objects.create(
+            name="card-fraud", version=1, artifact_path="m.joblib", sha256="0" * 64,
+            feature_schema=[], reference={}, review_threshold=0.85, status="active",
+        )  # fmt: skip
+        OldPrediction, OldOutcome = (
+            old_apps.get_model("predictions", "Prediction"),
+            old_apps.get_model("outcomes", "Outcome"),
+        )
+        labelled, _unlabelled = (
+            OldPrediction.objects.create(
+                request_id=request_id, model_version=version, features={}, features_digest="d" * 64,
+                score=0.1, label="legit", confidence=0.9, routing="auto", status="decided",
+                final_label="legit", routing_state="not_needed",
+            )
+            for request_id in ("order-1", "order-2")
+        )  # fmt: skip
+        for label, source, day in (("legit", "customer_confirmed", 3), ("fraud", "chargeback", 9)):
+            OldOutcome.objects.create(
+                prediction=labelled, label=label, source=source,
+                occurred_at=timezone.now().replace(year=2026, month=11, day=day), reported_by="test",
+            )  # fmt: skip
+    finally:
+        _migrate(_latest())
+
+    assert Prediction.objects.get(request_id="order-1").outcome_label == "fraud"
+    assert Prediction.objects.get(request_id="order-1").outcome_source == "chargeback"
+    assert Prediction.objects.get(request_id="order-2").outcome_label is None

@@ -113,3 +113,31 @@ def test_identical_reports_at_once_store_one_outcome(make_predictions, post_as_k
         assert sorted(status for status, _ in answers) == [200] * (REPORTERS - 1) + [201]
     assert Outcome.objects.count() == len(predictions)
     assert recorded_events() == len(predictions)
+
+
+def test_outcomes_of_one_prediction_reported_at_once_leave_the_latest_effective(
+    prediction, api_key_and_secret
+):
+    # Eight sources report at once, each with its own time; the row lock makes each writer
+    # re-check the stored time, so whatever the commit order the latest stands.
+    sources = ["chargeback", "fraud_report", "customer_confirmed", "investigation", "other"]
+
+    def post(n: int) -> int:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_and_secret[1]}")
+        response = report(
+            client,
+            request_id=prediction.request_id,
+            label="fraud" if n % 2 else "legit",
+            source=sources[n % len(sources)],
+            reference=f"case-{n}",
+            occurred_at=f"2026-11-{10 + n:02d}T00:00:00Z",
+        )
+        return response.status_code
+
+    assert _all_at_once(post, REPORTERS) == [201] * REPORTERS
+    prediction.refresh_from_db()
+    latest = REPORTERS - 1
+    assert prediction.outcome_occurred_at.day == 10 + latest
+    assert prediction.outcome_label == ("fraud" if latest % 2 else "legit")
+    assert prediction.outcome_source == sources[latest % len(sources)]
