@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -437,8 +437,12 @@ def predictions_outcome_apply(*, outcomes: list[ReportedOutcome]) -> int:
         kept = latest.get(outcome.prediction_id)
         if kept is None or _outcome_order(outcome) > _outcome_order(kept):
             latest[outcome.prediction_id] = outcome
+    # In id order, so two writers touching the same predictions lock them in the same order.
+    ordered = [latest[prediction_id] for prediction_id in sorted(latest)]
+    if connection.vendor == "postgresql":
+        return _outcomes_apply_postgresql(ordered)
     changed = 0
-    for outcome in latest.values():
+    for outcome in ordered:
         changed += (
             Prediction.objects.filter(pk=outcome.prediction_id)
             .filter(
@@ -454,6 +458,40 @@ def predictions_outcome_apply(*, outcomes: list[ReportedOutcome]) -> int:
             )
         )
     return changed
+
+
+# One statement for a chunk of outcomes, where the ORM sends one UPDATE per prediction (an
+# import's 1,000-row chunk: 1 round trip instead of 1,000). The rows are locked first, in id
+# order; the UPDATE then re-checks the stored time on each, as a concurrent writer may have
+# moved it since.
+_LOCK_PREDICTIONS = "SELECT id FROM predictions_prediction WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_APPLY_OUTCOMES = """
+UPDATE predictions_prediction AS p
+SET outcome_label = v.label, outcome_source = v.source,
+    outcome_occurred_at = v.occurred_at, outcome_received_at = v.received_at
+FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[])
+    AS v(id, label, source, occurred_at, received_at)
+WHERE p.id = v.id
+  AND (p.outcome_occurred_at IS NULL
+       OR (p.outcome_occurred_at, p.outcome_received_at) <= (v.occurred_at, v.received_at))
+"""
+
+
+def _outcomes_apply_postgresql(outcomes: list[ReportedOutcome]) -> int:
+    ids = [o.prediction_id for o in outcomes]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_LOCK_PREDICTIONS, [ids])
+        cursor.execute(
+            _APPLY_OUTCOMES,
+            [
+                ids,
+                [o.label for o in outcomes],
+                [o.source for o in outcomes],
+                [o.occurred_at for o in outcomes],
+                [o.received_at for o in outcomes],
+            ],
+        )
+        return cursor.rowcount
 
 
 def _outcome_order(outcome: ReportedOutcome) -> tuple[datetime, datetime]:
