@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
-DEMO_ENV := DEBUG=1 DEMO_MODE=1
+# The demo samples more of the automatic decisions, and reviews a quarter of the rest blind,
+# than a deployment would by default, so its scorecard has something to show.
+DEMO_ENV := DEBUG=1 DEMO_MODE=1 AUDIT_SAMPLE_RATE=0.03 BLIND_REVIEW_RATE=0.25
 
 .PHONY: run test lint format worker beat serve clean
 
@@ -21,6 +23,7 @@ run: $(STAMP)
 	mkdir -p var
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo_history
 	$(DEMO_ENV) OMP_NUM_THREADS=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## test: lint, import layers, types, then the whole suite (set DATABASE_URL / REDIS_URL for
