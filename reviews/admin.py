@@ -10,16 +10,24 @@ from reviews.models import CallbackAttempt, CallbackDelivery, Decision, ReviewIt
 
 @admin.register(ReviewItem)
 class ReviewItemAdmin(ReadOnlyAdmin):
-    list_display = ["prediction", "state", "priority", "claimed_by", "lease_expires_at", "created_at"]
-    list_filter = ["state"]
+    list_display = [
+        "prediction",
+        "state",
+        "blind",
+        "priority",
+        "claimed_by",
+        "lease_expires_at",
+        "created_at",
+    ]
+    list_filter = ["state", "blind"]
     search_fields = ["prediction__request_id"]
     list_select_related = ["prediction", "claimed_by"]
 
 
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
-    list_display = ["review_item", "outcome", "final_label", "reason", "reviewer_name", "decided_at"]
-    list_filter = ["outcome", "reason", "final_label"]
+    list_display = ["review_item", "outcome", "final_label", "blind", "reason", "reviewer_name", "decided_at"]
+    list_filter = ["outcome", "blind", "reason", "final_label"]
     search_fields = ["review_item__prediction__request_id", "reviewer_name"]
 
 

@@ -60,7 +60,8 @@ def prediction_trace(request: HttpRequest, request_id: str) -> HttpResponse:
         "prediction": prediction,
         "item": item,
         "decision": decision,
-        "record_unchanged": decision is None or decision.seen_digest == selectors.review_digest(prediction),
+        "record_unchanged": decision is None
+        or decision.seen_digest == selectors.review_digest(prediction, blind=decision.blind),
         "events": audit_selectors.audit_events_for_request(request_id=request_id),
         "callback": getattr(decision, "callback", None) if decision else None,
     }

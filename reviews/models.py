@@ -66,12 +66,20 @@ class Decision(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reviewer_name = models.CharField(max_length=150, help_text="Copied so the record outlives renames")
     seen_digest = models.CharField(max_length=64, help_text="Digest of what the reviewer was shown")
+    blind = models.BooleanField(
+        default=False,
+        help_text=(
+            "Decided without seeing the model's verdict: the reviewer gave a label, and the outcome "
+            "says whether it agreed with the model's"
+        ),
+    )
     decided_at = models.DateTimeField()
 
     class Meta:
         constraints = [
+            # A blind reviewer cannot know they override the model, so cannot be asked why.
             models.CheckConstraint(
-                condition=Q(outcome="confirmed") | ~Q(reason=""),
+                condition=Q(outcome="confirmed") | ~Q(reason="") | Q(blind=True),
                 name="override_needs_reason",
             ),
         ]

@@ -18,8 +18,16 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-def review_digest(prediction: Prediction) -> str:
-    """A fingerprint of everything an analyst is shown, so a decision is bound to it."""
+def review_digest(prediction: Prediction, *, blind: bool = False) -> str:
+    """A fingerprint of everything an analyst is shown, so a decision is bound to it.
+
+    A blind reviewer is shown the transaction only: its digest covers that and nothing of the
+    model's verdict, so the form the page carries says nothing about the verdict either. Pass
+    the item's `blind` (the page and the decision service) or the decision's (the audit trace).
+    """
+    if blind:
+        seen = {"request_id": prediction.request_id, "features": prediction.features, "blind": True}
+        return digest(seen, spelling=REVIEW_V1)
     explanation = prediction.explanation
     shown = {
         "request_id": prediction.request_id,
@@ -32,6 +40,11 @@ def review_digest(prediction: Prediction) -> str:
     }
     # Frozen spelling: stored decisions are checked against it again (the audit trace).
     return digest(shown, spelling=REVIEW_V1)
+
+
+def verdict_hidden(item: ReviewItem) -> bool:
+    """Whether the pages keep the model's verdict from the analyst: a blind item not yet decided."""
+    return item.blind and item.state != ReviewItem.State.DECIDED
 
 
 def available_items(*, now: datetime | None = None) -> QuerySet[ReviewItem]:
@@ -118,11 +131,22 @@ def review_item_for_page(*, pk: int) -> ReviewItem:
 # --- predictions with their reviews: the audit search, the exports, the read API -------------
 
 
-def predictions_visible_to(*, api_key: ApiKey | None) -> QuerySet[Prediction]:
-    """An API client sees only its own predictions; people with a staff role see all."""
+def predictions_visible_to(*, api_key: ApiKey | None, verdicts_of_blind: bool = True) -> QuerySet[Prediction]:
+    """An API client sees only its own predictions; people with a staff role see all.
+
+    Without `verdicts_of_blind` (an analyst who is neither auditor nor admin), a prediction
+    whose blind review is still undecided is left out altogether: its score, label and
+    explanation are what the blind reviewer must not see, and its mere status would say more.
+    """
     queryset = Prediction.objects.select_related("model_version", "explanation", "review_item__decision")
     if api_key is not None:
         queryset = queryset.filter(api_key=api_key)
+    if not verdicts_of_blind:
+        queryset = queryset.filter(
+            Q(review_item__isnull=True)
+            | Q(review_item__blind=False)
+            | Q(review_item__state=ReviewItem.State.DECIDED)
+        )
     return queryset
 
 

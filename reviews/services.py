@@ -264,11 +264,29 @@ def _check_holder(item: ReviewItem, user: User) -> None:
 
 
 def decision_record(
-    *, item_id: int, user: User, outcome: str, reason: str = "", note: str = "", seen_digest: str
+    *,
+    item_id: int,
+    user: User,
+    seen_digest: str,
+    outcome: str = "",
+    label: str = "",
+    reason: str = "",
+    note: str = "",
 ) -> Decision:
-    """Store the verdict, the final label and the reviewer atomically; queue the callback."""
-    if outcome not in Decision.Outcome.values:
+    """Store the verdict, the final label and the reviewer atomically; queue the callback.
+
+    A sighted item is decided by `outcome`: confirm or override the model's label. A blind one
+    by `label`, the analyst's own (fraud or legit): the outcome is derived from it, and an
+    override needs no reason, since its reviewer could not know it was one. An audit sample
+    keeps its automatic decision (upstream acted on it long ago): the prediction stays decided
+    with the model's label, the review is the Decision, and upstream hears of it by callback.
+    """
+    if outcome and label:
+        raise InvalidDecision("Give an outcome or a label, not both.")
+    if outcome and outcome not in Decision.Outcome.values:
         raise InvalidDecision(f"Unknown outcome {outcome!r}.")
+    if label and label not in Prediction.Label.values:
+        raise InvalidDecision(f"Unknown label {label!r}.")
     if reason and reason not in Decision.Reason.values:
         raise InvalidDecision(f"Unknown reason {reason!r}.")
     if outcome == Decision.Outcome.OVERRIDDEN and not reason:
@@ -279,44 +297,63 @@ def decision_record(
         if item.lease_expires_at is None or item.lease_expires_at < timezone.now():
             # Past its lease the item is back in the queue, whether or not the expiry sweep ran.
             raise NotHolder("Your lease ran out; claim the item again to decide it.")
+        if item.blind and not label:
+            raise InvalidDecision("This item is reviewed blind: label it fraud or legit.")
+        if not item.blind and not outcome:
+            raise InvalidDecision("Confirm or override the model's label.")
         prediction = Prediction.objects.select_related("model_version", "explanation", "api_key").get(
             pk=item.prediction_id
         )
-        if seen_digest != selectors.review_digest(prediction):
+        if seen_digest != selectors.review_digest(prediction, blind=item.blind):
             raise StaleView("What you saw is not what is stored; reload the item and decide again.")
+        if item.blind:
+            final_label = label
+            outcome = Decision.Outcome.CONFIRMED if label == prediction.label else Decision.Outcome.OVERRIDDEN
+        else:
+            final_label = _final_label(prediction.label, outcome)
+        before = {"status": prediction.status, "label": prediction.label}
+        audit_sample = _audit_sample(prediction)
         now = timezone.now()
         decision = Decision.objects.create(
             review_item=item,
             outcome=outcome,
-            final_label=_final_label(prediction.label, outcome),
+            final_label=final_label,
             reason=reason,
             note=note,
             reviewer=user,
             reviewer_name=user.get_username(),
             seen_digest=seen_digest,
+            blind=item.blind,
             decided_at=now,
         )
         item.state, item.decided_at = ReviewItem.State.DECIDED, now
         item.save(update_fields=["state", "decided_at"])
-        prediction_services.prediction_review_record(prediction=prediction, final_label=decision.final_label)
+        if not audit_sample:
+            # An audit sample's prediction keeps the model's automatic decision: the review
+            # measures the model, it does not redo what upstream already acted on.
+            prediction_services.prediction_review_record(prediction=prediction, final_label=final_label)
+        after: dict[str, Any] = {
+            "outcome": outcome,
+            "final_label": final_label,
+            "reason": reason,
+            "note": note,
+            "seen_digest": seen_digest,
+        }
+        if item.blind:
+            after |= {"blind": True, "audit_sample": audit_sample}
         _item_event(
-            AuditEvent.Action.REVIEW_DECIDED,
-            item,
-            actor=actor_name(user=user),
-            before={"status": Prediction.Status.PENDING_REVIEW, "label": prediction.label},
-            after={
-                "outcome": outcome,
-                "final_label": decision.final_label,
-                "reason": reason,
-                "note": note,
-                "seen_digest": seen_digest,
-            },
+            AuditEvent.Action.REVIEW_DECIDED, item, actor=actor_name(user=user), before=before, after=after
         )
         delivery = _callback_create(decision, prediction)
         if delivery is not None:
             transaction.on_commit(lambda: callback_enqueue(delivery_id=delivery.pk))
     metrics.decision_observe(outcome=outcome)  # committed: callers hold no transaction
     return decision
+
+
+def _audit_sample(prediction: Prediction) -> bool:
+    """Decided automatically and reviewed as well, to measure the model (predictions' sampling)."""
+    return prediction.review_reason == Prediction.ReviewReason.AUDIT_SAMPLE
 
 
 def _final_label(model_label: str, outcome: str) -> str:
@@ -341,6 +378,10 @@ def _callback_create(decision: Decision, prediction: Prediction) -> CallbackDeli
             "reason": decision.reason,
             "decided_at": decision.decided_at.isoformat(),
             "model_version": prediction.model_version.version,
+            # An audit sample was decided automatically long ago; this is its review, and
+            # final_label is the analyst's label (the prediction keeps the model's).
+            "audit_sample": _audit_sample(prediction),
+            "blind": decision.blind,
         },
         next_attempt_at=decision.decided_at,
     )

@@ -32,6 +32,6 @@ def routed_items(*, records: list[dict], api_key=None) -> list[ReviewItem]:
 
 
 def digest_of(item: ReviewItem) -> str:
-    """The digest the item page puts in its form: what the analyst is shown."""
+    """The digest the item page puts in its form: what the analyst is shown (less if blind)."""
     prediction = Prediction.objects.select_related("model_version", "explanation").get(pk=item.prediction_id)
-    return selectors.review_digest(prediction)
+    return selectors.review_digest(prediction, blind=item.blind)

@@ -73,6 +73,8 @@ def test_a_decision_is_posted_signed_to_the_callback_url(receiver, decide):
         "reason": "known_customer_behaviour",
         "decided_at": decision.decided_at.isoformat(),
         "model_version": prediction.model_version.version,
+        "audit_sample": False,
+        "blind": False,
     }
     delivery = CallbackDelivery.objects.get(decision=decision)
     assert delivery.state == CallbackDelivery.State.DELIVERED
