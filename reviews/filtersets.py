@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import django_filters
 from django import forms
+from django.core.validators import EMPTY_VALUES
 from django.db import connection
 from django.db.models import Model, QuerySet
 from django.utils import timezone
@@ -21,15 +22,23 @@ MAX_AGE_MINUTES = 60 * 24 * 366 * 10
 _M = TypeVar("_M", bound=Model)
 
 
+class SightedScoreFilter(django_filters.NumberFilter):
+    """A bound on the model's score that no blind item passes.
+
+    A range that found a blind item would tell its reviewer the score its page hides.
+    """
+
+    def filter(self, qs: QuerySet[ReviewItem], value: Decimal | None) -> QuerySet[ReviewItem]:
+        if value in EMPTY_VALUES:
+            return qs
+        return super().filter(qs, value).filter(blind=False)
+
+
 class ReviewQueueFilterSet(django_filters.FilterSet):
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label="Amount from")
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", label="Amount to")
-    score_min = django_filters.NumberFilter(
-        field_name="prediction__score", lookup_expr="gte", label="Score from"
-    )
-    score_max = django_filters.NumberFilter(
-        field_name="prediction__score", lookup_expr="lte", label="Score to"
-    )
+    score_min = SightedScoreFilter(field_name="prediction__score", lookup_expr="gte", label="Score from")
+    score_max = SightedScoreFilter(field_name="prediction__score", lookup_expr="lte", label="Score to")
     model_version = django_filters.ModelChoiceFilter(
         field_name="prediction__model_version",
         queryset=ModelVersion.objects.all(),

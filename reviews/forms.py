@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 
+from predictions.models import Prediction
 from reviews.models import Decision
 
 
@@ -21,3 +22,11 @@ class DecisionForm(forms.Form):
         if cleaned.get("outcome") == Decision.Outcome.OVERRIDDEN and not cleaned.get("reason"):
             self.add_error("reason", "Choose a reason to override the model.")
         return cleaned
+
+
+class BlindDecisionForm(forms.Form):
+    """A blind item is decided by the analyst's own label: they never saw the model's to confirm."""
+
+    label = forms.ChoiceField(choices=Prediction.Label.choices)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    digest = forms.CharField(widget=forms.HiddenInput, max_length=64)

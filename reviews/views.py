@@ -3,6 +3,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -12,12 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from predictions.models import Prediction
 from predictions.scoring import label_opposite
 from reviewapp.errors import http_status
 from reviewapp.roles import ADMIN, ANALYST, role_required
 from reviews import selectors, services
 from reviews.filtersets import ReviewQueueFilterSet
-from reviews.forms import DecisionForm
+from reviews.forms import BlindDecisionForm, DecisionForm
 from reviews.models import Decision, ReviewItem
 
 if TYPE_CHECKING:
@@ -110,7 +112,8 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
 @analyst_required
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_or_404(pk)
-    form = DecisionForm(initial={"digest": selectors.review_digest(item.prediction)})
+    seen = selectors.review_digest(item.prediction, blind=item.blind)
+    form = _decision_form(item, initial={"digest": seen})
     return render(request, "reviews/item.html", _item_context(request, item, form))
 
 
@@ -118,39 +121,52 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @analyst_required
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_or_404(pk)
-    form = DecisionForm(request.POST)
+    form = _decision_form(item, data=request.POST)
     if not form.is_valid():
         return render(request, "reviews/item.html", _item_context(request, item, form), status=400)
+    verdict = (
+        {"label": form.cleaned_data["label"]}
+        if item.blind
+        else {"outcome": form.cleaned_data["outcome"], "reason": form.cleaned_data["reason"]}
+    )
     try:
         decision = services.decision_record(
             item_id=pk,
             user=_analyst(request),
             seen_digest=form.cleaned_data["digest"],
-            outcome=form.cleaned_data["outcome"],
-            reason=form.cleaned_data["reason"],
             note=form.cleaned_data["note"],
+            **verdict,
         )
     except services.ReviewError as error:
         item = _item_or_404(pk)
         if isinstance(error, services.StaleView):
             # The page now shows what is stored, so a decision from it is bound to that.
             data = request.POST.copy()  # what the form was bound to, made mutable
-            data["digest"] = selectors.review_digest(item.prediction)
+            data["digest"] = selectors.review_digest(item.prediction, blind=item.blind)
             form.data = data
         form.add_error(None, str(error))
         return render(
             request, "reviews/item.html", _item_context(request, item, form), status=_refusal_status(error)
         )
-    messages.success(
-        request,
-        f"{item.prediction.request_id}: {decision.get_outcome_display()}, "
-        f"final label {decision.final_label}.",
-    )
+    messages.success(request, _decided_message(item, decision))
     following = services.review_item_claim_next(user=_analyst(request))
     if following is None:
         messages.info(request, "The queue is empty. Well done.")
         return redirect("reviews:queue")
     return redirect("reviews:item", pk=following.pk)
+
+
+def _decision_form(item: ReviewItem, **kwargs: Any) -> forms.Form:
+    """Label it (a blind item), or confirm or override the model's label (a sighted one)."""
+    return BlindDecisionForm(**kwargs) if item.blind else DecisionForm(**kwargs)
+
+
+def _decided_message(item: ReviewItem, decision: Decision) -> str:
+    request_id = item.prediction.request_id
+    if decision.blind:
+        # Not "confirmed" or "overridden": the next blind item must not be judged against it.
+        return f"{request_id}: labelled {decision.final_label} (blind review)."
+    return f"{request_id}: {decision.get_outcome_display()}, final label {decision.final_label}."
 
 
 def _item_or_404(pk: int) -> ReviewItem:
@@ -160,7 +176,7 @@ def _item_or_404(pk: int) -> ReviewItem:
         raise Http404("No such review item") from None
 
 
-def _item_context(request: HttpRequest, item: ReviewItem, form: DecisionForm) -> dict[str, Any]:
+def _item_context(request: HttpRequest, item: ReviewItem, form: forms.Form) -> dict[str, Any]:
     prediction = item.prediction
     now = timezone.now()
     # A lease that ran out holds nothing: the item is back in the queue for anyone to claim.
@@ -171,6 +187,7 @@ def _item_context(request: HttpRequest, item: ReviewItem, form: DecisionForm) ->
     )
     held_by_me = leased and item.claimed_by_id == request.user.pk
     held_by_other = leased and not held_by_me
+    verdict_hidden = selectors.verdict_hidden(item)
     return {
         "item": item,
         "prediction": prediction,
@@ -180,7 +197,10 @@ def _item_context(request: HttpRequest, item: ReviewItem, form: DecisionForm) ->
         "held_by_me": held_by_me,
         "held_by_other": held_by_other,
         "overdue": item.created_at < selectors.sla_deadline(now=now),
-        "other_label": label_opposite(prediction.label),
+        # A blind item's page is built without the model's verdict until it is decided.
+        "verdict_hidden": verdict_hidden,
+        "other_label": None if verdict_hidden else label_opposite(prediction.label),
         "outcomes": Decision.Outcome,
+        "labels": Prediction.Label,
         "queue_url": reverse("reviews:queue"),
     }

@@ -21,6 +21,7 @@ from predictions.api.permissions import CanReadPredictions, CanScore, CanSearchP
 from predictions.api.views import COMMON_ERRORS, PredictionCreateView
 from predictions.models import Prediction
 from predictions.validators import REQUEST_ID_PATTERN
+from reviewapp.roles import ADMIN, AUDITOR, has_role
 from reviews import selectors
 from reviews.api import serializers
 from reviews.filtersets import PredictionFilterSet
@@ -82,13 +83,21 @@ class PredictionDetailView(APIView):
     @extend_schema(
         responses={
             200: serializers.PredictionDetailSerializer,
-            404: OpenApiResponse(description="No prediction with this request_id visible to the caller"),
+            404: OpenApiResponse(
+                description="No prediction with this request_id visible to the caller (for an analyst, "
+                "none whose blind review is still undecided)"
+            ),
             **COMMON_ERRORS,
         },
         summary="A prediction with its explanation and review",
     )
     def get(self, request: Request, request_id: str) -> Response:
-        visible = selectors.predictions_visible_to(api_key=caller_api_key(request))
+        api_key = caller_api_key(request)
+        # An analyst may be the blind reviewer of this very prediction: until its blind review
+        # is decided it is not found for them (auditors and admins, who may also review, see it).
+        visible = selectors.predictions_visible_to(
+            api_key=api_key, verdicts_of_blind=api_key is not None or has_role(request.user, ADMIN, AUDITOR)
+        )
         if not REQUEST_ID_PATTERN.fullmatch(request_id):
             # No stored request_id breaks the pattern, and PostgreSQL refuses a NUL in a query.
             visible = visible.none()

@@ -26,9 +26,16 @@
     button.click();
   }
 
+  function press(id) {
+    return function () { var b = byId(id); if (b) { b.click(); } };
+  }
+
+  // c and o on a sighted item, f and l on a blind one: each page has only its own buttons.
   var actions = {
-    c: function () { var b = byId("confirm-button"); if (b) { b.click(); } },
+    c: press("confirm-button"),
     o: override,
+    f: press("fraud-button"),
+    l: press("legit-button"),
     n: function () { var f = byId("next-form"); if (f) { f.requestSubmit(); } },
     r: function () { var f = byId("release-form"); if (f) { f.requestSubmit(); } },
     "?": toggleShortcuts,
