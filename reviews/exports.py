@@ -23,7 +23,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = [
     "request_id", "created_at", "model_version", "score", "label", "confidence", "routing", "status",
     "review_reason", "inclusion_probability", "final_label", "outcome", "outcome_source",
-    "outcome_occurred_at", "decision", "reviewer", "reason", "note", "decided_at", "features",
+    "outcome_occurred_at", "decision", "blind", "reviewer", "reason", "note", "decided_at", "features",
     "explanation_base_value", "explanation_values", "reason_codes",
 ]  # fmt: skip
 
@@ -65,6 +65,7 @@ def _rows(rows: QuerySet[Prediction]) -> Iterator[dict[str, Any]]:
                 prediction.outcome_occurred_at.isoformat() if prediction.outcome_occurred_at else None
             ),
             "decision": decision.outcome if decision else None,
+            "blind": decision.blind if decision else None,
             "reviewer": decision.reviewer_name if decision else None,
             "reason": decision.reason if decision else None,
             "note": decision.note if decision else None,

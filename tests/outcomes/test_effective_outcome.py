@@ -1,5 +1,6 @@
 """A prediction's effective outcome: the latest reported by occurred_at, whatever the arrival order."""
 
+import json
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
@@ -128,3 +129,18 @@ def test_the_search_finds_predictions_by_outcome_and_by_having_one(
     assert found("has_outcome=true") == {fraud.request_id, legit.request_id}
     assert found("has_outcome=false") == {unknown.request_id}
     assert auditor.get(f"{SEARCH_URL}?outcome=maybe").status_code == 400
+
+
+def test_the_audit_export_and_trace_page_carry_the_effective_outcome(api_client, prediction, staff_client):
+    report(api_client, request_id=prediction.request_id, label="fraud", source="chargeback",
+           occurred_at="2026-11-20T10:00:00Z")  # fmt: skip
+    auditor = staff_client("auditor")
+
+    lines = b"".join(auditor.get("/audit/export.jsonl").streaming_content).decode().splitlines()
+    trace = auditor.get(f"/audit/predictions/{prediction.request_id}/").content.decode()
+
+    [row] = [json.loads(line) for line in lines]
+    assert (row["outcome"], row["outcome_source"]) == ("fraud", "chargeback")
+    assert row["outcome_occurred_at"].startswith("2026-11-20T10:00:00")
+    assert (row["review_reason"], row["inclusion_probability"], row["blind"]) == (None, None, None)
+    assert "chargeback, 2026-11-20 10:00 UTC" in trace
