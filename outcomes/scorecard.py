@@ -25,6 +25,7 @@ SECONDS_PER_HOUR = 3600.0
 Flags = Sequence[bool] | npt.NDArray[np.bool_]
 MaybeFlags = Sequence[bool | None]  # None: the outcome is not known yet
 Numbers = Sequence[float] | npt.NDArray[np.float64]
+Counts = Sequence[int] | npt.NDArray[np.integer[Any]]
 Json = dict[str, Any]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -204,8 +205,25 @@ def false_positive_reduction(*, model_fp_flags: Flags, final_fp_flags: Flags, z:
     """
     model, final = _flags(model_fp_flags, "model_fp_flags"), _flags(final_fp_flags, "final_fp_flags")
     total = _same_length(model_fp_flags=model, final_fp_flags=final)
-    removed, kept = int(np.sum(model & ~final)), int(np.sum(model & final))
-    added = int(np.sum(final & ~model))
+    return false_positive_reduction_counts(
+        removed=int(np.sum(model & ~final)),
+        kept=int(np.sum(model & final)),
+        added=int(np.sum(final & ~model)),
+        total=total,
+        z=z,
+    )
+
+
+def false_positive_reduction_counts(
+    *, removed: int, kept: int, added: int, total: int, z: float = Z_95
+) -> Estimate:
+    """`false_positive_reduction` from its four counts, as a database can give them.
+
+    `removed`: false positives of the model's that the final label is not; `kept`: false
+    positives of both; `added`: the final label's only; `total`: every prediction counted.
+    """
+    if min(removed, kept, added) < 0 or removed + kept + added > total:
+        raise ValueError(f"impossible counts: {removed} removed, {kept} kept, {added} added of {total}")
     model_fp = removed + kept
     if model_fp == 0:
         return NO_ESTIMATE
@@ -318,10 +336,16 @@ def accuracy(*, decided: Flags, actual: MaybeFlags) -> Accuracy:
     said = _flags(decided, "decided")
     known, fraud = _maybe_flags(actual, "actual")
     _same_length(decided=said, actual=known)
-    labelled = int(np.sum(known))
-    return Accuracy(
-        decisions=len(said), labelled=labelled, accuracy=_ratio(np.sum(said[known] == fraud[known]), labelled)
+    return accuracy_counts(
+        decisions=len(said), labelled=int(np.sum(known)), right=int(np.sum(said[known] == fraud[known]))
     )
+
+
+def accuracy_counts(*, decisions: int, labelled: int, right: int) -> Accuracy:
+    """`accuracy` from its counts: `right` of the `labelled` decisions agreed with their outcome."""
+    if not 0 <= right <= labelled <= decisions:
+        raise ValueError(f"impossible counts: {right} right of {labelled} labelled of {decisions}")
+    return Accuracy(decisions=decisions, labelled=labelled, accuracy=_ratio(right, labelled))
 
 
 @dataclass(frozen=True)
@@ -372,20 +396,54 @@ def analyst_summary(
     for reviewer in sorted(positions):
         mine = np.array(positions[reviewer])
         timed = [float(s) for s in (seconds[i] for i in positions[reviewer]) if s is not None]
-        labelled = int(np.sum(known[mine]))
-        labelled_overrides = int(np.sum(overridden[mine] & known[mine]))
         summaries.append(
-            AnalystSummary(
-                reviewer=reviewer,
-                decisions=len(mine),
-                labelled=labelled,
-                accuracy=_ratio(np.sum(right[mine]), labelled),
-                overrides=int(np.sum(overridden[mine])),
-                override_precision=_ratio(np.sum(right[mine] & overridden[mine]), labelled_overrides),
-                median_seconds=statistics.median(timed) if timed else None,
+            analyst_summary_counts(
+                AnalystCounts(
+                    reviewer=reviewer,
+                    decisions=len(mine),
+                    labelled=int(np.sum(known[mine])),
+                    right=int(np.sum(right[mine])),
+                    overrides=int(np.sum(overridden[mine])),
+                    labelled_overrides=int(np.sum(overridden[mine] & known[mine])),
+                    right_overrides=int(np.sum(right[mine] & overridden[mine])),
+                    median_seconds=statistics.median(timed) if timed else None,
+                )
             )
         )
     return summaries
+
+
+@dataclass(frozen=True)
+class AnalystCounts:
+    """One reviewer's decisions counted, as a database can count them: the input of a summary."""
+
+    reviewer: str
+    decisions: int
+    labelled: int  # with an outcome
+    right: int  # of the labelled, those the outcome agreed with
+    overrides: int  # against the model's label
+    labelled_overrides: int
+    right_overrides: int
+    median_seconds: float | None
+
+
+def analyst_summary_counts(counts: AnalystCounts) -> AnalystSummary:
+    """`analyst_summary` for one reviewer, from counts."""
+    if not (
+        0 <= counts.right <= counts.labelled <= counts.decisions
+        and 0 <= counts.right_overrides <= counts.labelled_overrides <= counts.overrides <= counts.decisions
+        and counts.labelled_overrides <= counts.labelled
+    ):
+        raise ValueError(f"impossible counts: {counts}")
+    return AnalystSummary(
+        reviewer=counts.reviewer,
+        decisions=counts.decisions,
+        labelled=counts.labelled,
+        accuracy=_ratio(counts.right, counts.labelled),
+        overrides=counts.overrides,
+        override_precision=_ratio(counts.right_overrides, counts.labelled_overrides),
+        median_seconds=counts.median_seconds,
+    )
 
 
 # --- calibration ------------------------------------------------------------------------
@@ -427,28 +485,50 @@ def calibration(*, scores: Numbers, actual: Flags, bins: int = 10) -> Calibratio
     is closed: a score of exactly 1 belongs in it.
     """
     probabilities, fraud = _numbers(scores, "scores"), _flags(actual, "actual")
-    n = _same_length(scores=probabilities, actual=fraud)
+    _same_length(scores=probabilities, actual=fraud)
     if bins < 1 or ((probabilities < 0) | (probabilities > 1)).any():
         raise ValueError("scores must be in [0, 1], in at least one bin")
-    index = np.minimum((probabilities * bins).astype(np.int64), bins - 1)
-    counts = np.bincount(index, minlength=bins)
-    score_sums = np.bincount(index, weights=probabilities, minlength=bins)
-    fraud_sums = np.bincount(index, weights=fraud.astype(np.float64), minlength=bins)
+    index = calibration_bin(probabilities, bins=bins)
+    return calibration_sums(
+        counts=np.bincount(index, minlength=bins),
+        score_sums=np.bincount(index, weights=probabilities, minlength=bins).astype(np.float64),
+        fraud_sums=np.bincount(index, weights=fraud.astype(np.float64), minlength=bins).astype(np.float64),
+        squared_error_sum=float(np.sum((probabilities - fraud) ** 2)),
+    )
+
+
+def calibration_bin(scores: FloatArray, *, bins: int = 10) -> npt.NDArray[np.int64]:
+    """Each score's bin: floor(score · bins), a score of 1 in the last. A database computing
+    floor(score * bins) in double precision puts every score in the same bin."""
+    return np.minimum((scores * bins).astype(np.int64), bins - 1)
+
+
+def calibration_sums(
+    *, counts: Counts, score_sums: Numbers, fraud_sums: Numbers, squared_error_sum: float
+) -> Calibration:
+    """`calibration` from what each bin sums (as a database can sum it): how many scores, their
+    sum, how many were fraud; and Σ(score - fraud)² over all of them, for Brier's score."""
+    sizes = np.asarray(counts, dtype=np.int64)
+    scored, frauds = _numbers(score_sums, "score_sums"), _numbers(fraud_sums, "fraud_sums")
+    bins = _same_length(counts=sizes, score_sums=scored, fraud_sums=frauds)
+    if bins < 1 or (sizes < 0).any() or squared_error_sum < 0:
+        raise ValueError("calibration needs at least one bin, no negative count or squared error")
+    n = int(np.sum(sizes))
     table = tuple(
         CalibrationBin(
             lower=b / bins,
             upper=(b + 1) / bins,
-            count=int(counts[b]),
-            mean_score=_ratio(score_sums[b], counts[b]),
-            fraud_rate=_ratio(fraud_sums[b], counts[b]),
+            count=int(sizes[b]),
+            mean_score=_ratio(scored[b], sizes[b]),
+            fraud_rate=_ratio(frauds[b], sizes[b]),
         )
         for b in range(bins)
     )
     if n == 0:
         return Calibration(ece=None, brier=None, bins=table)
     # count * |mean score - fraud rate| is |score sum - fraud count|; empty bins add 0.
-    ece = float(np.sum(np.abs(score_sums - fraud_sums))) / n
-    return Calibration(ece=ece, brier=float(np.mean((probabilities - fraud) ** 2)), bins=table)
+    ece = float(np.sum(np.abs(scored - frauds))) / n
+    return Calibration(ece=ece, brier=squared_error_sum / n, bins=table)
 
 
 # --- the threshold what-if --------------------------------------------------------------
@@ -460,10 +540,12 @@ class ThresholdRow:
     review_share: float | None
     reviews_per_day: float
     analyst_hours_per_day: float
-    model_false_positives: int  # the model alone, over the window: the baseline for each row
-    expected_false_positives: float
-    expected_missed_fraud: float
-    expected_cost: float
+    # The model alone over the window, the baseline for each row; like the expected figures,
+    # an estimate for every prediction (see threshold_what_if_strata), None without outcomes.
+    model_false_positives: float | None
+    expected_false_positives: float | None
+    expected_missed_fraud: float | None
+    expected_cost: float | None
 
     def as_dict(self) -> Json:
         return {
@@ -482,9 +564,47 @@ class ThresholdRow:
 class WhatIf:
     rows: tuple[ThresholdRow, ...]
     recommended: float | None  # the cheapest threshold the team has the hours for
+    predictions: int = 0  # every prediction the rows speak for
+    labelled: int = 0  # those with an outcome, from which the expected figures are estimated
+    pooled_predictions: int = 0  # in strata without an outcome: estimated from their label's rate
 
     def as_dict(self) -> Json:
-        return {"thresholds": [row.as_dict() for row in self.rows], "recommended": self.recommended}
+        return {
+            "thresholds": [row.as_dict() for row in self.rows],
+            "recommended": self.recommended,
+            "predictions": self.predictions,
+            "labelled": self.labelled,
+            "pooled_predictions": self.pooled_predictions,
+        }
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """Predictions the what-if cannot tell apart: one model label, and a confidence between the
+    same two neighbouring thresholds, so every threshold reviews all of them or none."""
+
+    bucket: (
+        int  # how many thresholds are at or below their confidence: reviewed at thresholds[i] iff bucket <= i
+    )
+    model_fraud: bool
+    predictions: int  # all of them in the window
+    labelled: int  # those with an outcome
+    fraud: int  # of the labelled, the frauds
+
+
+def threshold_bucket(
+    confidences: Numbers, thresholds: Sequence[float] = WHAT_IF_THRESHOLDS
+) -> npt.NDArray[np.int64]:
+    """Each confidence's stratum bucket: how many of the (ascending) thresholds are at or below it.
+
+    A prediction is reviewed at a threshold when its confidence is below it, so at thresholds[i]
+    exactly the buckets 0..i are. Comparisons, not arithmetic: a confidence of exactly 0.57 is
+    not reviewed at 0.57, which floor(confidence * 100) would get wrong (0.57 * 100 = 56.99…).
+    PostgreSQL's width_bucket(confidence, thresholds) gives the same numbers.
+    """
+    return np.searchsorted(
+        np.asarray(thresholds, dtype=np.float64), _numbers(confidences, "confidences"), side="right"
+    )
 
 
 def threshold_what_if(
@@ -500,54 +620,132 @@ def threshold_what_if(
     predicted: Flags | None = None,
     thresholds: Sequence[float] = WHAT_IF_THRESHOLDS,
 ) -> WhatIf:
-    """What each review threshold would have cost over a window of predictions with outcomes.
+    """What each review threshold would have cost over a window of predictions, all with outcomes.
 
     A prediction goes to review when its confidence max(p, 1 - p) is below the threshold. A
     reviewed item is decided correctly with probability `human_accuracy`; the rest keep the
     model's label (`predicted`, or score ≥ 0.5 as the scorer's default). Counts and costs are
-    totals over the window; reviews and hours are per day of it.
-
-    One sort, then cumulative counts read at each threshold: O(n log n) for any number of
-    thresholds, where a mask per threshold would cost thresholds * n.
+    totals over the window; reviews and hours are per day of it. The predictions are grouped
+    into strata and handed to `threshold_what_if_strata`, where each is fully labelled.
     """
     probabilities, fraud = _numbers(scores, "scores"), _flags(actual, "actual")
     said = probabilities >= 0.5 if predicted is None else _flags(predicted, "predicted")
-    n = _same_length(scores=probabilities, actual=fraud, predicted=said)
+    _same_length(scores=probabilities, actual=fraud, predicted=said)
+    buckets = threshold_bucket(np.maximum(probabilities, 1 - probabilities), thresholds)
+    strata = []
+    for bucket, model_fraud in sorted({(int(b), bool(m)) for b, m in zip(buckets, said, strict=True)}):
+        members = (buckets == bucket) & (said == model_fraud)
+        count = int(np.sum(members))
+        strata.append(Stratum(bucket, model_fraud, count, count, int(np.sum(fraud[members]))))
+    return threshold_what_if_strata(
+        strata=strata,
+        days=days,
+        median_seconds=median_seconds,
+        human_accuracy=human_accuracy,
+        cost_false_positive=cost_false_positive,
+        cost_missed_fraud=cost_missed_fraud,
+        team_hours_per_day=team_hours_per_day,
+        thresholds=thresholds,
+    )
+
+
+def threshold_what_if_strata(
+    *,
+    strata: Sequence[Stratum],
+    days: float,
+    median_seconds: float,
+    human_accuracy: float,
+    cost_false_positive: float,
+    cost_missed_fraud: float,
+    team_hours_per_day: float,
+    thresholds: Sequence[float] = WHAT_IF_THRESHOLDS,
+) -> WhatIf:
+    """The what-if over every prediction of a window, estimated from those with an outcome.
+
+    Volumes (review share, reviews and hours a day) count every prediction. Outcomes are known
+    for some only, so each stratum's frauds are estimated as its predictions times the fraud
+    rate of its labelled ones (post-stratification: the labelled share differs by confidence
+    and label, recent weeks are hardly labelled, frauds are reported more often than good
+    transactions, and one overall scale factor would carry all that into the figures). A
+    stratum without any outcome takes the rate of all labelled predictions with its model
+    label (`pooled_predictions` counts them); with no outcome for a label at all, nothing can
+    be estimated and the expected figures are None. What stays assumed: within a stratum, an
+    outcome's arrival does not depend on what the transaction was.
+
+    At a threshold the reviewed strata's legitimate ones are wrongly stopped, and their frauds
+    missed, 1 - `human_accuracy` of the time; the others keep the model's label.
+    """
     if days <= 0 or median_seconds < 0 or not 0 <= human_accuracy <= 1:
         raise ValueError("days must be positive, seconds not negative, accuracy in [0, 1]")
-    confidence = np.maximum(probabilities, 1 - probabilities)  # as the scorer defines it
-    order = np.argsort(confidence, kind="stable")
-    least_sure_first = confidence[order]
+    if list(thresholds) != sorted(thresholds):
+        raise ValueError("thresholds must be in ascending order")
+    if any(not 0 <= s.fraud <= s.labelled <= s.predictions for s in strata):
+        raise ValueError("each stratum needs 0 <= fraud <= labelled <= predictions")
+    bucket = np.array([s.bucket for s in strata], dtype=np.int64)
+    model_fraud = np.array([s.model_fraud for s in strata], dtype=np.bool_)
+    predictions = np.array([s.predictions for s in strata], dtype=np.float64)
+    labelled = np.array([s.labelled for s in strata], dtype=np.float64)
+    frauds = np.array([s.fraud for s in strata], dtype=np.float64)
+    total = int(np.sum(predictions))
+
+    rate = np.full(len(strata), np.nan)
+    np.divide(frauds, labelled, out=rate, where=labelled > 0)
+    for label in (True, False):  # a stratum without outcomes borrows its label's rate
+        same = model_fraud == label
+        pooled = _ratio(float(np.sum(frauds[same])), float(np.sum(labelled[same])))
+        rate[same & (labelled == 0)] = np.nan if pooled is None else pooled
+    unlabelled = labelled == 0
+    estimable = not np.isnan(rate[predictions > 0]).any()
+    fraud_estimate = predictions * np.nan_to_num(rate)
+    legit_estimate = predictions - fraud_estimate
     wrong_by_human = 1 - human_accuracy
 
-    def running(flags: BoolArray) -> npt.NDArray[np.int64]:  # [k]: how many of the k least sure
-        return np.concatenate(([0], np.cumsum(flags[order], dtype=np.int64)))
-
-    legit, frauds = running(~fraud), running(fraud)
-    false_positives, missed = running(said & ~fraud), running(~said & fraud)
     rows = []
-    for threshold in thresholds:
-        k = int(np.searchsorted(least_sure_first, threshold, side="left"))  # confidence < threshold
-        expected_fp = float(false_positives[-1] - false_positives[k]) + wrong_by_human * float(legit[k])
-        expected_missed = float(missed[-1] - missed[k]) + wrong_by_human * float(frauds[k])
-        reviews_per_day = k / days
+    for index, threshold in enumerate(thresholds):
+        reviewed = bucket <= index
+        count = float(np.sum(predictions[reviewed]))
+        reviews_per_day = count / days
+        figures: tuple[float | None, ...] = (None, None, None, None)
+        if estimable:
+            expected_fp = float(np.sum(legit_estimate[~reviewed & model_fraud])) + wrong_by_human * float(
+                np.sum(legit_estimate[reviewed])
+            )
+            expected_missed = float(
+                np.sum(fraud_estimate[~reviewed & ~model_fraud])
+            ) + wrong_by_human * float(np.sum(fraud_estimate[reviewed]))
+            figures = (
+                float(np.sum(legit_estimate[model_fraud])),
+                expected_fp,
+                expected_missed,
+                cost_false_positive * expected_fp + cost_missed_fraud * expected_missed,
+            )
         rows.append(
             ThresholdRow(
                 threshold=threshold,
-                review_share=_ratio(k, n),
+                review_share=_ratio(count, total),
                 reviews_per_day=reviews_per_day,
                 analyst_hours_per_day=reviews_per_day * median_seconds / SECONDS_PER_HOUR,
-                model_false_positives=int(false_positives[-1]),
-                expected_false_positives=expected_fp,
-                expected_missed_fraud=expected_missed,
-                expected_cost=cost_false_positive * expected_fp + cost_missed_fraud * expected_missed,
+                model_false_positives=figures[0],
+                expected_false_positives=figures[1],
+                expected_missed_fraud=figures[2],
+                expected_cost=figures[3],
             )
         )
-    affordable = [row for row in rows if row.analyst_hours_per_day <= team_hours_per_day]
+    affordable = [
+        row
+        for row in rows
+        if row.expected_cost is not None and row.analyst_hours_per_day <= team_hours_per_day
+    ]
     # Ties go to the lower threshold: the same cost for less of the team's time. Without a
     # single prediction every threshold costs 0, which recommends nothing.
-    best = min(affordable, key=lambda row: (row.expected_cost, row.threshold), default=None)
-    return WhatIf(rows=tuple(rows), recommended=best.threshold if best is not None and n else None)
+    best = min(affordable, key=lambda row: (row.expected_cost or 0.0, row.threshold), default=None)
+    return WhatIf(
+        rows=tuple(rows),
+        recommended=best.threshold if best is not None and total else None,
+        predictions=total,
+        labelled=int(np.sum(labelled)),
+        pooled_predictions=int(np.sum(predictions[unlabelled])),
+    )
 
 
 # --- the scorecard ----------------------------------------------------------------------
