@@ -25,6 +25,7 @@ class AuditEvent(models.Model):
         MODEL_REGISTERED = "model.registered"
         MODEL_ACTIVATED = "model.activated"
         MODEL_ROLLED_BACK = "model.rolled_back"
+        MODEL_THRESHOLD_CHANGED = "model.threshold_changed"
         API_KEY_CREATED = "api_key.created"
         API_KEY_ROTATED = "api_key.rotated"
         API_KEY_REVOKED = "api_key.revoked"

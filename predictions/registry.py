@@ -1,4 +1,10 @@
-"""Per-process cache of the active model: loaded once, refreshed when another is activated."""
+"""Per-process cache of the active model: the artifact loaded once per version, its settings fresh.
+
+Every MODEL_REFRESH_SECONDS each process reads the active version's row again: another version
+activated loads that one's artifact; the same version with a new review threshold (or audit
+sample rate) keeps its scorer and scores with the new settings. So a change made in any process
+reaches every other within MODEL_REFRESH_SECONDS, and the one that made it at once (`forget`).
+"""
 
 from __future__ import annotations
 
@@ -26,10 +32,16 @@ class ActiveModel:
     scorer: Scorer
 
 
+@dataclass
+class _Loaded:
+    model: ActiveModel
+    checked: ModelVersion  # the last read of the row found to match the model's
+
+
 _lock = threading.Lock()
-_loaded: dict[int, ActiveModel] = {}
-# Which version is active: asked of the database at most every MODEL_REFRESH_SECONDS.
-_active_id = RefreshedValue(selectors.model_version_active_id, seconds=lambda: settings.MODEL_REFRESH_SECONDS)
+_loaded: dict[int, _Loaded] = {}
+# The active version's row: read from the database at most every MODEL_REFRESH_SECONDS.
+_active = RefreshedValue(selectors.model_version_active, seconds=lambda: settings.MODEL_REFRESH_SECONDS)
 
 
 def artifact_full_path(version: ModelVersion) -> Path:
@@ -44,19 +56,31 @@ def load_version(version: ModelVersion) -> Scorer:
 
 def get_active_model() -> ActiveModel:
     """The active model for this process; asks the database at most every MODEL_REFRESH_SECONDS."""
-    version_id = _active_id.get()
-    if version_id is None:
+    version = _active.get()
+    if version is None:
         raise NoActiveModel("no model version is active; train one with `manage.py train_model --activate`")
-    cached = _loaded.get(version_id)
-    if cached is not None:
-        return cached
+    cached = _loaded.get(version.pk)
+    if cached is not None and cached.checked is version:
+        return cached.model  # this read of the row is the one already checked
     with _lock:
-        if version_id not in _loaded:
-            version = ModelVersion.objects.get(pk=version_id)
-            # Keep only the newest load: a retired model's memory is returned.
+        cached = _loaded.get(version.pk)
+        if cached is None or not _same_row(cached.model.version, version):
+            # A version's artifact never changes, so a changed row (a new review threshold)
+            # keeps its scorer; another version is loaded, and only the newest kept, so a
+            # retired model's memory is returned.
+            scorer = cached.model.scorer if cached is not None else load_version(version)
             _loaded.clear()
-            _loaded[version_id] = ActiveModel(version=version, scorer=load_version(version))
-        return _loaded[version_id]
+            cached = _loaded[version.pk] = _Loaded(
+                ActiveModel(version=version, scorer=scorer), checked=version
+            )
+        cached.checked = version
+        return cached.model
+
+
+def _same_row(cached: ModelVersion, fresh: ModelVersion) -> bool:
+    return all(
+        getattr(cached, f.attname) == getattr(fresh, f.attname) for f in ModelVersion._meta.concrete_fields
+    )
 
 
 def active_model_readiness() -> dict[str, Any]:
@@ -70,4 +94,4 @@ def forget() -> None:
     """Drop the cache so the next call asks the database (after an activation, in tests)."""
     with _lock:
         _loaded.clear()
-        _active_id.clear()
+        _active.clear()

@@ -120,6 +120,40 @@ def model_version_activate(*, version: int, actor: str) -> ModelVersion:
     return target
 
 
+# A confidence is never below 0.5, so a lower threshold would review nothing either; 1.0
+# reviews every prediction.
+REVIEW_THRESHOLD_RANGE = (0.5, 1.0)
+
+
+def model_version_threshold_set(*, version: int, threshold: float, actor: str) -> ModelVersion:
+    """Set a version's review threshold (the what-if's "apply"); audited.
+
+    Predictions with confidence below it go to review. This process scores with it at once;
+    every other one within MODEL_REFRESH_SECONDS (registry.get_active_model).
+    """
+    low, high = REVIEW_THRESHOLD_RANGE
+    if not low <= threshold <= high or threshold != threshold:  # NaN compares unequal to itself
+        raise InvalidInput({"threshold": [f"A review threshold is between {low} and {high}."]})
+    with transaction.atomic():
+        target = ModelVersion.objects.select_for_update().filter(version=version).first()
+        if target is None:
+            raise InvalidInput({"version": [f"There is no model version {version}."]})
+        before = target.review_threshold
+        if before != threshold:
+            target.review_threshold = threshold
+            target.save(update_fields=["review_threshold"])
+            audit_event_record(
+                action=AuditEvent.Action.MODEL_THRESHOLD_CHANGED,
+                actor=actor,
+                object_type="model_version",
+                object_id=target.version,
+                before={"review_threshold": before},
+                after={"review_threshold": threshold},
+            )
+    registry.forget()
+    return target
+
+
 # --- predictions ------------------------------------------------------------------------
 
 
