@@ -24,3 +24,11 @@ class CanReadOutcomes(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return is_api_client(request) or has_role(request.user, ADMIN, AUDITOR)
+
+
+class CanReadQuality(BasePermission):
+    """The scorecard and the what-if: auditors and admins. Not API keys: upstream systems report
+    outcomes, they do not read how the reviewers are doing; not analysts, who are its subject."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return has_role(request.user, ADMIN, AUDITOR)

@@ -53,6 +53,9 @@ MATRIX: dict[str, tuple[str, str, tuple[int, int, int, int, int]]] = {
     "api/v1/outcomes/": ("GET", "/api/v1/outcomes/", (401, 200, 403, 200, 200)),
     "api/v1/outcomes/ POST": ("POST", "/api/v1/outcomes/", (401, INVALID, 403, 403, INVALID)),
     "api/v1/outcomes/batch/": ("POST", "/api/v1/outcomes/batch/", (401, INVALID, 403, 403, INVALID)),
+    # The scorecard and the what-if: auditors and admins, never an API key.
+    "api/v1/quality/": ("GET", "/api/v1/quality/", (401, 403, 403, 200, 200)),
+    "api/v1/quality/thresholds/": ("GET", "/api/v1/quality/thresholds/", (401, 403, 403, 200, 200)),
     # --- the review queue -----------------------------------------------------------------
     "reviews/": ("GET", "/reviews/", (LOGIN, LOGIN, 200, 403, 200)),
     "reviews/mine/": ("GET", "/reviews/mine/", (LOGIN, LOGIN, 200, 403, 200)),
