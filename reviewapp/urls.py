@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit/", include("reviews.audit_urls")),
     path("monitoring/", include("monitoring.urls")),
     path("outcomes/", include("outcomes.urls")),
+    path("quality/", include("outcomes.quality_urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -88,6 +88,11 @@ MATRIX: dict[str, tuple[str, str, tuple[int, int, int, int, int]]] = {
     # --- outcomes -------------------------------------------------------------------------
     "outcomes/upload/": ("GET", "/outcomes/upload/", (LOGIN, LOGIN, 403, 403, 200)),
     "outcomes/upload/ POST": ("POST", "/outcomes/upload/", (LOGIN, LOGIN, 403, 403, INVALID)),
+    # --- quality: auditors and admins; only admins apply a threshold (an empty form is sent
+    # back to the what-if page with its error) ---------------------------------------------
+    "quality/": ("GET", "/quality/", (LOGIN, LOGIN, 403, 200, 200)),
+    "quality/thresholds/": ("GET", "/quality/thresholds/", (LOGIN, LOGIN, 403, 200, 200)),
+    "quality/thresholds/apply/": ("POST", "/quality/thresholds/apply/", (LOGIN, LOGIN, 403, 403, 302)),
     # --- the Django admin: staff only; others are sent to the admin login -------------------
     "admin/": ("GET", "/admin/", (LOGIN, LOGIN, LOGIN, LOGIN, 200)),
     "admin/predictions/apikey/": ("GET", "/admin/predictions/apikey/", (LOGIN, LOGIN, LOGIN, LOGIN, 200)),

@@ -1,0 +1,12 @@
+"""The quality pages, wired at /quality/ by reviewapp/urls.py."""
+
+from django.urls import path
+
+from outcomes import views
+
+app_name = "quality"
+urlpatterns = [
+    path("", views.scorecard, name="scorecard"),
+    path("thresholds/", views.thresholds, name="thresholds"),
+    path("thresholds/apply/", views.threshold_apply, name="threshold-apply"),
+]
