@@ -62,6 +62,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Request ID, access log line and request metrics; early, so it sees every answer below.
     "reviewapp.middleware.RequestTelemetryMiddleware",
+    # Scoring with an API key answered here, without what the rest of this list is for
+    # (predictions/api/fast.py); everything else passes on.
+    "predictions.api.fast.ScoringFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -286,6 +289,9 @@ MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
 # A prediction not routed within this many seconds is re-enqueued by the sweeper.
 ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 BATCH_MAX_ITEMS = env_int("BATCH_MAX_ITEMS", 1000)
+# Scoring requests with an API key take the lean route (predictions/api/fast.py); 0 sends them
+# through the whole middleware chain and DRF, which answer identically, only slower.
+SCORING_FAST_PATH = env_bool("SCORING_FAST_PATH", True)
 # How long a process trusts a verified API key before asking the database again (seconds).
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 10)
 
