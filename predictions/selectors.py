@@ -80,8 +80,3 @@ def _active_versions() -> QuerySet[ModelVersion]:
 def model_version_active() -> ModelVersion | None:
     """The one active model version, or None."""
     return _active_versions().first()
-
-
-def model_version_active_id() -> int | None:
-    """The active version's primary key, or None: what the per-process registry polls."""
-    return _active_versions().values_list("id", flat=True).first()
