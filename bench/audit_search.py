@@ -364,7 +364,7 @@ def insert_predictions(cursor, context: dict[str, Any]) -> int:
         INSERT INTO predictions_prediction (
             request_id, api_key_id, model_version_id, features, features_digest, score, label,
             confidence, routing, status, final_label, reason_codes, routing_state,
-            routing_enqueued_at, routed_at, created_at)
+            routing_enqueued_at, routed_at, review_reason, inclusion_probability, created_at)
         SELECT md5('audit-bench-' || s.g)::uuid::text, %(api_key_id)s, pool.version_id, pool.features,
             pool.digest, pool.score, pool.label, pool.confidence, pool.routing,
             CASE WHEN pool.routing = 'auto' THEN 'decided'
@@ -377,6 +377,8 @@ def insert_predictions(cursor, context: dict[str, Any]) -> int:
             CASE WHEN pool.routing = 'auto' THEN 'not_needed' ELSE 'done' END,
             CASE WHEN pool.routing = 'review' THEN s.created_at END,
             CASE WHEN pool.routing = 'review' THEN s.created_at + interval '2 seconds' END,
+            CASE WHEN pool.routing = 'review' THEN 'low_confidence' END,
+            CASE WHEN pool.routing = 'review' THEN 1.0 END,
             s.created_at
         FROM (
             SELECT g, created_at,
@@ -429,9 +431,9 @@ def insert_review_items(cursor, context: dict[str, Any]) -> int:
     """One item per routed prediction: decided ones name the analyst who held them."""
     cursor.execute(
         """
-        INSERT INTO reviews_reviewitem (prediction_id, state, priority, amount, claimed_by_id,
+        INSERT INTO reviews_reviewitem (prediction_id, state, priority, amount, blind, claimed_by_id,
             claimed_at, lease_expires_at, created_at, decided_at)
-        SELECT id, state, priority, amount,
+        SELECT id, state, priority, amount, false,
                CASE WHEN state <> 'pending' THEN reviewer END,
                CASE WHEN state <> 'pending' THEN decided_at - interval '4 minutes' END,
                CASE WHEN state <> 'pending' THEN decided_at + interval '11 minutes' END,
@@ -468,7 +470,7 @@ def insert_decisions(cursor, context: dict[str, Any]) -> int:
     cursor.execute(
         """
         INSERT INTO reviews_decision (review_item_id, outcome, final_label, reason, note,
-            reviewer_id, reviewer_name, seen_digest, decided_at)
+            reviewer_id, reviewer_name, seen_digest, decided_at, blind)
         SELECT ri.id,
                CASE WHEN p.final_label = p.label THEN 'confirmed' ELSE 'overridden' END,
                p.final_label,
@@ -487,7 +489,7 @@ def insert_decisions(cursor, context: dict[str, Any]) -> int:
                     ELSE '' END,
                ri.claimed_by_id, u.username,
                encode(sha256(convert_to(p.request_id || p.features_digest, 'UTF8')), 'hex'),
-               ri.decided_at
+               ri.decided_at, false
         FROM reviews_reviewitem AS ri
         JOIN predictions_prediction AS p ON p.id = ri.prediction_id
         JOIN auth_user AS u ON u.id = ri.claimed_by_id
