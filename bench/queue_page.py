@@ -27,6 +27,7 @@ def setup_django(database_url: str) -> None:
         DEBUG="0",
         SECRET_KEY="bench-only-secret-key",
         ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="0",  # the test client speaks plain HTTP; DEBUG off redirects it
         DATABASE_URL=database_url,
         MODEL_ARTIFACT_DIR=str(ROOT / "var" / "queue-bench-models"),
         OMP_NUM_THREADS="1",
