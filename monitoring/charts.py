@@ -1,6 +1,7 @@
 """Geometry for the monitoring page's SVG charts, computed here so the page needs no script.
 
-Pure: numbers in, coordinates out. The templates draw rectangles and lines at these places.
+Pure: numbers in, coordinates out, on the frame and primitives of reviewapp/charts.py. The
+templates draw rectangles and lines at these places.
 """
 
 from __future__ import annotations
@@ -10,46 +11,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-WIDTH, HEIGHT = 600, 200
-LEFT, RIGHT, TOP, BOTTOM = 48, 10, 12, 28
-PLOT_WIDTH, PLOT_HEIGHT = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+from reviewapp.charts import Frame, Rect, Slot, Tick, nice_ceiling, tick_text
+
+FRAME = Frame(width=600, height=200, left=48, right=10, top=12, bottom=28)
 GAP = 2
-
-
-@dataclass(frozen=True)
-class Rect:
-    x: float
-    y: float
-    width: float
-    height: float
-    css: str
 
 
 @dataclass(frozen=True)
 class Column:
     title: str  # the tooltip, and the text a screen reader gets
     rects: list[Rect]
-
-
-@dataclass(frozen=True)
-class Tick:
-    at: float  # x or y in the SVG's coordinates
-    text: str
-
-
-NICE_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
-
-
-def nice_ceiling(value: float) -> float:
-    """The smallest round number at or above `value` (at least 1): a readable axis top."""
-    if value <= 1:
-        return 1
-    power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in NICE_STEPS if step * power >= value)
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:g}"
 
 
 def bar_chart(
@@ -70,40 +41,33 @@ def bar_chart(
         top = 10 ** max(math.ceil(math.log10(highest)), 1) if highest > 0 else 10
         y_values = [10**k for k in range(round(math.log10(top)) + 1)]  # 0 is the baseline
     else:
-        top = nice_ceiling(highest)
+        top = nice_ceiling(max(highest, 1))  # counts: an empty chart is still 1 tall
         y_values = [0, top / 2, top]
-    slot = PLOT_WIDTH / max(len(columns), 1)
+    slot = FRAME.plot_width / max(len(columns), 1)
 
     def height_fraction(value: float) -> float:
         return math.log10(1 + value) / math.log10(1 + top) if log else value / top
 
     def y(value: float) -> float:
-        return round(TOP + PLOT_HEIGHT * (1 - height_fraction(value)), 2)
-
-    def x(fraction: float) -> float:
-        return round(LEFT + PLOT_WIDTH * fraction, 2)
+        return FRAME.y(height_fraction(value))
 
     drawn = []
     for index, (segments, title) in enumerate(zip(columns, titles, strict=True)):
         rects, base = [], 0.0
         for css, value in segments:
             if value > 0:
-                left, upper = LEFT + index * slot + GAP / 2, y(base + value)
+                left, upper = FRAME.left + index * slot + GAP / 2, y(base + value)
                 rects.append(
                     Rect(round(left, 2), upper, round(slot - GAP, 2), round(y(base) - upper, 2), css)
                 )
             base += value
         drawn.append(Column(title, rects))
-    return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "columns": drawn,
-        "x_ticks": [Tick(x(fraction), text) for fraction, text in x_ticks],
-        "y_ticks": [Tick(y(value), _number(value)) for value in y_values],
-        "markers": [Tick(x(fraction), text) for fraction, text in markers],
-        "plot": {"left": LEFT, "right": LEFT + PLOT_WIDTH, "top": TOP, "bottom": TOP + PLOT_HEIGHT},
-        "label_y": HEIGHT - 8,
-    }
+    return FRAME.chart(
+        y_ticks=[Tick(y(value), tick_text(value)) for value in y_values],
+        x_ticks=[Tick(FRAME.x(fraction), text) for fraction, text in x_ticks],
+        columns=drawn,
+        markers=[Tick(FRAME.x(fraction), text) for fraction, text in markers],
+    )
 
 
 def histogram(
@@ -164,13 +128,6 @@ class Line:
     dots: list[tuple[float, float]]  # values with no neighbour, which a polyline would not show
 
 
-@dataclass(frozen=True)
-class Slot:
-    x: float
-    width: float
-    title: str  # the tooltip over the whole height of the slot, all series at once
-
-
 def log_line_chart(
     *,
     series: list[tuple[str, list[float | None]]],
@@ -190,14 +147,13 @@ def log_line_chart(
     top = 10 ** max(math.ceil(math.log10(highest)), round(math.log10(bottom)) + 1)
     span = math.log10(top) - math.log10(bottom)
     slots = max((len(line) for _, line in series), default=0)
-    slot = PLOT_WIDTH / max(slots, 1)
+    slot = FRAME.plot_width / max(slots, 1)
 
     def y(value: float) -> float:
-        fraction = (math.log10(max(value, bottom)) - math.log10(bottom)) / span
-        return round(TOP + PLOT_HEIGHT * (1 - fraction), 2)
+        return FRAME.y((math.log10(max(value, bottom)) - math.log10(bottom)) / span)
 
     def x(index: int) -> float:
-        return round(LEFT + slot * (index + 0.5), 2)
+        return round(FRAME.left + slot * (index + 0.5), 2)
 
     lines = []
     for css, line in series:
@@ -213,22 +169,14 @@ def log_line_chart(
             run = []
         lines.append(Line(css, runs, dots))
     decades = range(round(math.log10(bottom)), round(math.log10(top)) + 1)
-    return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "lines": lines,
-        "slots": [
-            Slot(round(LEFT + index * slot, 2), round(slot, 2), title) for index, title in enumerate(titles)
+    return FRAME.chart(
+        y_ticks=[Tick(y(10.0**power), y_label(10.0**power)) for power in decades],
+        x_ticks=[Tick(FRAME.x(fraction), text) for fraction, text in x_ticks],
+        lines=lines,
+        # The tooltip over the whole height of a slot gives all series at once.
+        slots=[
+            Slot(round(FRAME.left + index * slot, 2), round(slot, 2), title)
+            for index, title in enumerate(titles)
         ],
-        "x_ticks": [Tick(round(LEFT + PLOT_WIDTH * fraction, 2), text) for fraction, text in x_ticks],
-        "y_ticks": [Tick(y(10.0**power), y_label(10.0**power)) for power in decades],
-        "limits": [Tick(y(value), text) for value, text in limits],
-        "plot": {
-            "left": LEFT,
-            "right": LEFT + PLOT_WIDTH,
-            "top": TOP,
-            "bottom": TOP + PLOT_HEIGHT,
-            "height": PLOT_HEIGHT,
-        },
-        "label_y": HEIGHT - 8,
-    }
+        limits=[Tick(y(value), text) for value, text in limits],
+    )

@@ -228,9 +228,15 @@ def test_a_log_scale_keeps_small_bins_visible():
     assert [t.text for t in chart["y_ticks"]] == ["1", "10", "100", "1,000", "10,000"]
 
 
-@pytest.mark.parametrize(("value", "ceiling"), [(0, 1), (1, 1), (7, 8), (11, 12), (280, 300), (2450, 2500)])
-def test_axis_tops_are_round_numbers(value, ceiling):
-    assert charts.nice_ceiling(value) == ceiling
+@pytest.mark.parametrize(
+    ("highest", "ticks"),
+    [(0, ["0", "0.5", "1"]), (0.3, ["0", "0.5", "1"]), (7, ["0", "4", "8"]), (2450, ["0", "1,250", "2,500"])],
+)
+def test_a_bar_chart_counts_up_to_a_round_top_of_at_least_one(highest, ticks):
+    """Its bars count things: no axis of fractions, and 10,000 written out in full."""
+    chart = charts.bar_chart(columns=[[("a", highest)]], titles=["x"], x_ticks=[])
+
+    assert [t.text for t in chart["y_ticks"]] == ticks
 
 
 # --- latency over time ------------------------------------------------------------------
