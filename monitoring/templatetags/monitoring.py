@@ -2,14 +2,11 @@ from datetime import datetime, timedelta
 
 from django import template
 
+from predictions.templatetags.figures import NOTHING, count, percent
+
 register = template.Library()
-NOTHING = "\u2013"  # an en dash: no value to show
-
-
-@register.filter
-def percent(value: float | None, digits: int = 1) -> str:
-    """0.0712 → "7.1%"; None (nothing to divide) → an en dash."""
-    return NOTHING if value is None else f"{value:.{digits}%}"
+register.filter("percent", percent)
+register.filter("number", count)
 
 
 @register.filter
@@ -35,12 +32,6 @@ def milliseconds(seconds: float | None) -> str:
         return NOTHING
     ms = seconds * 1000
     return f"{ms:.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
-
-
-@register.filter
-def number(value: int | None) -> str:
-    """12345 → "12,345"."""
-    return NOTHING if value is None else f"{value:,}"
 
 
 @register.filter

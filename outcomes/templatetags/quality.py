@@ -1,7 +1,7 @@
 """Figures of the quality pages as people read them; None (nothing to divide) is an en dash.
 
-The monitoring page has filters like these, but a lower layer's templates may not load a
-higher layer's tags, so these are the scorecard's own.
+Shares and counts are written as on every page (predictions/templatetags/figures.py); the
+rest are the scorecard's own.
 """
 
 from __future__ import annotations
@@ -10,20 +10,11 @@ from typing import Any
 
 from django import template
 
+from predictions.templatetags.figures import NOTHING, count, percent
+
 register = template.Library()
-NOTHING = "\u2013"
-
-
-@register.filter
-def share(value: float | None, digits: int = 1) -> str:
-    """0.0712 → "7.1%"."""
-    return NOTHING if value is None else f"{value:.{digits}%}"
-
-
-@register.filter
-def count(value: float | None) -> str:
-    """12345 → "12,345"; an estimate (a float) rounded to a whole number."""
-    return NOTHING if value is None else f"{value:,.0f}"
+register.filter("share", percent)
+register.filter("count", count)
 
 
 @register.filter
