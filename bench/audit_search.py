@@ -25,19 +25,18 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import os
 import re
 import resource
 import subprocess
 import sys
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import _support
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/reviewapp_audit_bench"
 VERSION_DAYS = (35, 35, 20)  # how long each model version was live, oldest first: 90 days
 POOL_ROWS = 4000  # scored and explained transactions per version, reused with new request IDs
@@ -48,20 +47,15 @@ REVIEWERS = [f"analyst{n:02d}" for n in range(1, 13)]
 FORMER_REVIEWER = "analyst13"  # decided items of the first three weeks only, then left
 AUDITOR = "bench-auditor"
 INDEX_MIGRATION = "audit_search_indexes"
+MODELS = "audit-bench-models"  # under var/
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="predictions to seed")
-    parser.add_argument("--reseed", action="store_true", help="drop the database and seed again")
+    parser = _support.parser(__doc__, DEFAULT_DATABASE_URL)
     parser.add_argument(
         "--before-indexes", action="store_true", help="measure without the audit_search_indexes"
     )
-    parser.add_argument("--runs", type=int, default=30, help="timed runs per search, after warm-up")
-    parser.add_argument("--warmup", type=int, default=3)
+    _support.timing_options(parser, each="search")
     parser.add_argument("--slow-ms", type=float, default=100.0, help="print the whole plan above this p95")
     parser.add_argument(
         "--gc-off",
@@ -73,116 +67,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def configure(database_url: str) -> None:
-    """The environment of a production process (DEBUG off), pointed at the bench database."""
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="reviewapp.settings",
-        DEBUG="0",
-        SECRET_KEY="bench-only-secret-key",
-        ALLOWED_HOSTS="testserver,127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=database_url,
-        REDIS_URL="",
-        MODEL_ARTIFACT_DIR=str(ROOT / "var" / "audit-bench-models"),
-        OMP_NUM_THREADS="1",
-        LOG_LEVEL="WARNING",
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    # whitenoise warns that there is no collectstatic output; nothing here serves static files.
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-    from django.conf import settings
-
-    # No collectstatic here: the plain storage, as in the tests (its URLs cost the same).
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-# --- the database ------------------------------------------------------------------------
-
-
-def server_url(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/postgres"
-
-
-def create_database(url: str, *, drop: bool) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(server_url(url), autocommit=True) as connection:
-        if drop:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def migrate() -> None:
-    from django.core.management import call_command
-
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False)
-    print(f"migrate: {time.perf_counter() - started:.1f} s")
-
-
-def audit_indexes() -> list[tuple[Any, Any]]:
-    """(model, index) for each index that the audit_search_indexes migrations add."""
-    from django.apps import apps
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
-
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
-    return [
-        (apps.get_model(app, operation.model_name), operation.index)
-        for (app, name), migration in sorted(loader.disk_migrations.items())
-        if name.endswith(INDEX_MIGRATION)
-        for operation in migration.operations
-    ]
-
-
-def set_audit_indexes(*, present: bool) -> None:
-    """Drop the audit indexes (for the figures before them) or build those missing.
-
-    Done beside the migrations rather than by migrating back, which would also undo any later
-    migration of the same apps.
-    """
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-        existing = {row[0] for row in cursor.fetchall()}
-    for model, index in audit_indexes():
-        if present == (index.name in existing):
-            continue
-        started = time.perf_counter()
-        if present:
-            with connection.schema_editor(atomic=False) as editor:
-                editor.add_index(model, index, concurrently=True)
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP INDEX "{index.name}"')
-        action = "built" if present else "dropped"
-        print(f"{action} index {index.name} in {time.perf_counter() - started:.1f} s")
-
-
 # --- seeding -----------------------------------------------------------------------------
 
 
-def seeded_count() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM predictions_prediction")
-        return cursor.fetchone()[0]
-
-
 def seed(args: argparse.Namespace) -> None:
-    from django.db import transaction
-
     started = time.perf_counter()
     end = datetime.now().astimezone().replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=sum(VERSION_DAYS))
@@ -206,18 +94,18 @@ def seed(args: argparse.Namespace) -> None:
         "former_id": former_id,
         "versions": versions,
     }
-    with transaction.atomic():
-        cursor = session_cursor()
-        load_pool(cursor, pools)
-        for label, step in steps:
-            step_started = time.perf_counter()
-            count = step(cursor, context)
-            elapsed = time.perf_counter() - step_started
-            print(f"seed: {count:>9,} {label} in {elapsed:5.1f} s ({count / elapsed:,.0f} rows/s)")
-    vacuum_started = time.perf_counter()
-    vacuum_analyze()
-    print(f"seed: VACUUM ANALYZE in {time.perf_counter() - vacuum_started:.1f} s")
-    print(f"seed: total {time.perf_counter() - started:.1f} s")
+    _support.seed_steps(
+        started=started,
+        load_pool=lambda cursor: load_pool(cursor, pools),
+        steps=steps,
+        context=context,
+        tables=(
+            "predictions_prediction",
+            "predictions_explanation",
+            "reviews_reviewitem",
+            "reviews_decision",
+        ),
+    )
 
 
 def train_versions(start: datetime) -> tuple[list[dict[str, Any]], list[tuple]]:
@@ -304,38 +192,13 @@ def pool_row(version_id: int, n: int, features: dict, scored, scorer, threshold:
 
 def people() -> tuple[list[int], int, int]:
     """Analysts who decide, the auditor who searches, the upstream key that scored."""
-    from django.contrib.auth.models import Group, User
-
     from predictions.models import ApiKey
-    from reviewapp.roles import ANALYST
-    from reviewapp.roles import AUDITOR as AUDITOR_ROLE
 
-    analysts, _ = Group.objects.get_or_create(name=ANALYST)
-    auditors, _ = Group.objects.get_or_create(name=AUDITOR_ROLE)
-    reviewer_ids = []
-    for name in REVIEWERS:
-        user, _ = User.objects.get_or_create(username=name)
-        user.groups.add(analysts)
-        reviewer_ids.append(user.pk)
-    former, _ = User.objects.get_or_create(username=FORMER_REVIEWER)
-    former.groups.add(analysts)
-    auditor, _ = User.objects.get_or_create(username=AUDITOR)
-    auditor.groups.add(auditors)
+    ids = _support.people(analysts=[*REVIEWERS, FORMER_REVIEWER], auditors=[AUDITOR])
     api_key, _ = ApiKey.objects.get_or_create(
         name="bench-upstream", defaults={"prefix": "benchup", "key_hash": "0" * 64}
     )
-    return reviewer_ids, former.pk, api_key.pk
-
-
-def session_cursor():
-    from django.db import connection
-
-    cursor = connection.cursor()
-    # Session settings only: nothing here changes the shared server's configuration.
-    cursor.execute("SET LOCAL synchronous_commit = off")
-    cursor.execute("SET LOCAL work_mem = '256MB'")  # one-batch hash joins keep the insert order
-    cursor.execute("SELECT setseed(0.42)")
-    return cursor
+    return [ids[name] for name in REVIEWERS], ids[FORMER_REVIEWER], api_key.pk
 
 
 def load_pool(cursor, pools: list[tuple]) -> None:
@@ -500,20 +363,6 @@ def insert_decisions(cursor, context: dict[str, Any]) -> int:
     return cursor.rowcount
 
 
-def vacuum_analyze() -> None:
-    """What autovacuum would reach in time: statistics and the visibility map."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in (
-            "predictions_prediction",
-            "predictions_explanation",
-            "reviews_reviewitem",
-            "reviews_decision",
-        ):
-            cursor.execute(f"VACUUM (ANALYZE) {table}")
-
-
 # --- measuring ---------------------------------------------------------------------------
 
 
@@ -622,15 +471,6 @@ def searches(f: dict[str, Any]) -> list[tuple[str, str, Any]]:
     ]
 
 
-def auditor_client():
-    from django.contrib.auth.models import User
-    from django.test import Client
-
-    client = Client()
-    client.force_login(User.objects.get(username=AUDITOR))
-    return client
-
-
 def rows_in(response) -> int:
     if response["Content-Type"].startswith("application/json"):
         return len(response.json()["results"])
@@ -638,69 +478,27 @@ def rows_in(response) -> int:
 
 
 def measure(client, name: str, path: str, params, args: argparse.Namespace) -> dict[str, Any]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    started = time.perf_counter()
-    for i in range(args.warmup):
-        client.get(path, params(i + 100))
-    # Searches slower than a second are plainly too slow; a few runs show it without hogging
-    # a shared machine's CPU for minutes.
-    runs = args.runs if time.perf_counter() - started < args.warmup else 5
-    timings, cpu = [], []
-    for i in range(runs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        response = client.get(path, params(i))
-        timings.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - cpu_started) * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"{name}: HTTP {response.status_code} {response.content[:300]!r}")
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(path, params(0))
-    slowest = max(captured.captured_queries, key=lambda q: float(q["time"]))
-    timings.sort()
-    cpu.sort()
-    return {
-        "cpu": cpu[len(cpu) // 2],
-        "name": name,
-        "p50": timings[len(timings) // 2],
-        "p95": timings[math.ceil(0.95 * len(timings)) - 1],
-        "max": timings[-1],
-        "rows": rows_in(response),
-        "runs": runs,
-        "sql": slowest["sql"],
-    }
+    result = _support.measure(client, name, path, params, runs=args.runs, warmup=args.warmup, runs_if_slow=5)
+    slowest = max(result["queries"], key=lambda q: float(q["time"]))
+    return {**result, "rows": rows_in(result["response"]), "sql": slowest["sql"]}
 
 
-def explain(sql: str) -> list[str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def plan_summary(plan: list[str]) -> str:
-    """The access paths in one line: which scans, which indexes, sorts, JIT."""
-    parts = []
-    for line in plan:
-        head = line.strip().removeprefix("->").strip().split("  (")[0]
-        if re.match(r"[A-Za-z ]+:", head):
-            continue  # a property of the node above (Sort Key:, Index Cond:, ...)
-        kind, index, table = re.match(r"(.+?)(?: using (\S+))?(?: on (\S+)(?: \S+)?)?$", head).groups()
-        if kind.startswith(("Seq Scan", "Index", "Bitmap", "Sort", "Incremental Sort", "Parallel")):
-            parts.append(f"{kind} {index or table or ''}".strip())
-    timing = next((line.strip() for line in plan if line.startswith("Execution Time")), "")
-    jit = " JIT" if any(line.startswith("JIT") for line in plan) else ""
-    return f"{'; '.join(parts)} | {timing}{jit}"
+def plan_node(head: str) -> str | None:
+    """The access paths: which scans, which indexes, sorts."""
+    if re.match(r"[A-Za-z ]+:", head):
+        return None  # a property of the node above (Sort Key:, Index Cond:, ...)
+    kind, index, table = re.match(r"(.+?)(?: using (\S+))?(?: on (\S+)(?: \S+)?)?$", head).groups()
+    if kind.startswith(("Seq Scan", "Index", "Bitmap", "Sort", "Incremental Sort", "Parallel")):
+        return f"{kind} {index or table or ''}".strip()
+    return None
 
 
 def run_searches(args: argparse.Namespace, f: dict[str, Any]) -> None:
-    client = auditor_client()
+    client = _support.logged_in_client(AUDITOR)
     if args.gc_off:
         gc.disable()
     print(f"\nPython cyclic GC {'off' if args.gc_off else 'on'}")
-    print(f"load average before the searches: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average before the searches: {_support.load_average()}")
     print(f"{'search':<62} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'rows':>5} {'runs':>5} {'cpu ms':>7}")
     results = []
     for name, path, params in searches(f):
@@ -711,13 +509,13 @@ def run_searches(args: argparse.Namespace, f: dict[str, Any]) -> None:
             f"{result['rows']:5d} {result['runs']:5d} {result['cpu']:7.1f}"
         )
         sys.stdout.flush()
-    print(f"load average after the searches: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after the searches: {_support.load_average()}")
     gc.enable()
     print()
     print("query plans (slowest query of each search, EXPLAIN ANALYZE):")
     for result in results:
-        plan = explain(result["sql"])
-        print(f"- {result['name']}: {plan_summary(plan)}")
+        plan = _support.explain(result["sql"])
+        print(f"- {result['name']}: {_support.plan_summary(plan, plan_node)}")
         if result["p95"] >= args.slow_ms:
             print("    " + result["sql"][:2000])
             for line in plan:
@@ -728,7 +526,7 @@ def run_searches(args: argparse.Namespace, f: dict[str, Any]) -> None:
 
 
 def export_only() -> None:
-    client = auditor_client()
+    client = _support.logged_in_client(AUDITOR)
     rss_before = rss_mib()
     started = time.perf_counter()
     response = client.get("/audit/export.csv")
@@ -775,25 +573,11 @@ def run_export(args: argparse.Namespace) -> None:
 def main() -> None:
     args = parse_args()
     if args.export_only:
-        configure(args.database_url)
+        _support.configure(args.database_url, models=MODELS)
         export_only()
         return
-    create_database(args.database_url, drop=args.reseed)
-    configure(args.database_url)
-    from predictions.models import ModelVersion
-
-    print(f"database {args.database_url.rsplit('/', 1)[1]}, cpus={os.cpu_count()}")
-    migrate()
-    count = seeded_count()
-    if count != args.rows:
-        if count or ModelVersion.objects.exists():
-            raise SystemExit(
-                f"{count:,} predictions there, not {args.rows:,} (or a seed failed): use --reseed"
-            )
-        seed(args)
-    else:
-        print(f"seed: {count:,} predictions already there; skipping (--reseed to start over)")
-    set_audit_indexes(present=not args.before_indexes)
+    _support.database_ready(args, models=MODELS, seed=seed)
+    _support.indexes_put(INDEX_MIGRATION, present=not args.before_indexes)
     f = facts()
     print(
         f"{f['server']}; {f['total']:,} predictions from {f['first']:%Y-%m-%d} to {f['last']:%Y-%m-%d}, "

@@ -22,16 +22,12 @@ of the wall time is PostgreSQL.
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import sys
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import _support
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/reviewapp_bench_quality"
 DAYS = 90
 VERSION_SWITCH_DAY = 45  # v1 for the first 45 days, v2 (active) since
@@ -47,125 +43,30 @@ POOL_ROWS = 2_000  # demo feature rows, reused: the table has realistic row widt
 REVIEWERS = [f"analyst{n:02d}" for n in range(1, 13)]
 AUDITOR = "bench-auditor"
 INDEX_MIGRATION = "quality_indexes"
+TABLES = ("predictions_prediction", "reviews_reviewitem", "reviews_decision", "outcomes_outcome")
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="predictions to seed")
-    parser.add_argument("--reseed", action="store_true", help="drop the database and seed again")
+    parser = _support.parser(__doc__, DEFAULT_DATABASE_URL)
     parser.add_argument(
         "--without-indexes",
         action="store_true",
         help="measure without the quality_indexes migration's indexes",
     )
-    parser.add_argument("--runs", type=int, default=30, help="timed runs per request, after warm-up")
-    parser.add_argument("--warmup", type=int, default=3)
+    _support.timing_options(parser, each="request")
     return parser.parse_args()
-
-
-def configure(database_url: str) -> None:
-    """The environment of a production process (DEBUG off), pointed at the bench database."""
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="reviewapp.settings",
-        DEBUG="0",
-        SECRET_KEY="bench-only-secret-key",
-        ALLOWED_HOSTS="testserver,127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=database_url,
-        REDIS_URL="",
-        MODEL_ARTIFACT_DIR=str(ROOT / "var" / "quality-bench-models"),
-        OMP_NUM_THREADS="1",
-        LOG_LEVEL="WARNING",
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-    from django.conf import settings
-
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-# --- the database ------------------------------------------------------------------------
-
-
-def create_database(url: str, *, drop: bool) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        if drop:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def migrate() -> None:
-    from django.core.management import call_command
-
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False)
-    print(f"migrate: {time.perf_counter() - started:.1f} s")
-
-
-def quality_indexes() -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]]]:
-    """(model, index) for each index the quality_indexes migration adds, and for each it removes
-    (its definition taken from the migration that added it)."""
-    from django.apps import apps
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
-
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
-    added, removed_names = [], set()
-    for (app, name), migration in sorted(loader.disk_migrations.items()):
-        if not name.endswith(INDEX_MIGRATION):
-            continue
-        for operation in migration.operations:
-            if hasattr(operation, "index"):
-                added.append((apps.get_model(app, operation.model_name), operation.index))
-            else:
-                removed_names.add(operation.name)
-    removed = [
-        (apps.get_model(app, operation.model_name), operation.index)
-        for (app, _), migration in sorted(loader.disk_migrations.items())
-        for operation in migration.operations
-        if getattr(getattr(operation, "index", None), "name", None) in removed_names
-    ]
-    return added, removed
 
 
 def set_quality_indexes(*, present: bool) -> None:
     """The indexes as the migration leaves them, or as they were before it (for the figures
-    without them): built concurrently where missing, dropped where not wanted."""
+    without them), and how much of the table an index-only scan can skip."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-        existing = {row[0] for row in cursor.fetchall()}
-    added, removed = quality_indexes()
-    wanted = [(model, index, present) for model, index in added] + [(m, i, not present) for m, i in removed]
-    for model, index, want in wanted:
-        if want == (index.name in existing):
-            continue
-        started = time.perf_counter()
-        if want:
-            with connection.schema_editor(atomic=False) as editor:
-                editor.add_index(model, index, concurrently=True)
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP INDEX "{index.name}"')
-        print(f"{'built' if want else 'dropped'} index {index.name} in {time.perf_counter() - started:.1f} s")
+    _support.indexes_put(INDEX_MIGRATION, present=present)
     # Index-only scans skip the table only for pages marked all-visible, which VACUUM does (in
     # production autovacuum, also after inserts). A seed's own VACUUM can leave most pages
     # unmarked while another session's snapshot is older than the rows: read it here.
-    vacuum_analyze()
+    _support.vacuum_analyze(TABLES)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relallvisible, relpages FROM pg_class WHERE relname = 'predictions_prediction'"
@@ -184,27 +85,18 @@ def set_quality_indexes(*, present: bool) -> None:
 # --- seeding -----------------------------------------------------------------------------
 
 
-def seeded_count() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM predictions_prediction")
-        return cursor.fetchone()[0]
-
-
 def seed(args: argparse.Namespace) -> None:
-    from django.db import transaction
-
     started = time.perf_counter()
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=DAYS)
+    ids = _support.people(analysts=REVIEWERS, auditors=[AUDITOR])  # the auditor reads the scorecard
     context = {
         "rows": args.rows,
         "start": start,
         "end": end,
         "step_seconds": (end - start).total_seconds() / args.rows,
         "versions": versions(start),
-        "reviewer_ids": people(),
+        "reviewer_ids": [ids[name] for name in REVIEWERS],
     }
     steps = [
         ("drawn rows", draw_rows),
@@ -213,18 +105,7 @@ def seed(args: argparse.Namespace) -> None:
         ("decisions", insert_decisions),
         ("outcomes", insert_outcomes),
     ]
-    with transaction.atomic():
-        cursor = session_cursor()
-        load_pool(cursor)
-        for label, step in steps:
-            step_started = time.perf_counter()
-            count = step(cursor, context)
-            elapsed = time.perf_counter() - step_started
-            print(f"seed: {count:>9,} {label} in {elapsed:5.1f} s ({count / elapsed:,.0f} rows/s)")
-    vacuum_started = time.perf_counter()
-    vacuum_analyze()
-    print(f"seed: VACUUM ANALYZE in {time.perf_counter() - vacuum_started:.1f} s")
-    print(f"seed: total {time.perf_counter() - started:.1f} s")
+    _support.seed_steps(started=started, load_pool=load_pool, steps=steps, context=context, tables=TABLES)
 
 
 def versions(start: datetime) -> list[int]:
@@ -250,35 +131,6 @@ def versions(start: datetime) -> list[int]:
         )
         ids.append(version.pk)
     return ids
-
-
-def people() -> list[int]:
-    """Analysts who decide, the auditor who reads the scorecard."""
-    from django.contrib.auth.models import Group, User
-
-    from reviewapp.roles import ANALYST
-    from reviewapp.roles import AUDITOR as AUDITOR_ROLE
-
-    analysts, _ = Group.objects.get_or_create(name=ANALYST)
-    auditors, _ = Group.objects.get_or_create(name=AUDITOR_ROLE)
-    ids = []
-    for name in REVIEWERS:
-        user, _ = User.objects.get_or_create(username=name)
-        user.groups.add(analysts)
-        ids.append(user.pk)
-    auditor, _ = User.objects.get_or_create(username=AUDITOR)
-    auditor.groups.add(auditors)
-    return ids
-
-
-def session_cursor():
-    from django.db import connection
-
-    cursor = connection.cursor()
-    cursor.execute("SET LOCAL synchronous_commit = off")
-    cursor.execute("SET LOCAL work_mem = '256MB'")
-    cursor.execute("SELECT setseed(0.42)")
-    return cursor
 
 
 def load_pool(cursor) -> None:
@@ -463,14 +315,6 @@ def insert_outcomes(cursor, context: dict[str, Any]) -> int:
     return cursor.rowcount
 
 
-def vacuum_analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in ("predictions_prediction", "reviews_reviewitem", "reviews_decision", "outcomes_outcome"):
-            cursor.execute(f"VACUUM (ANALYZE) {table}")
-
-
 # --- measuring ---------------------------------------------------------------------------
 
 
@@ -526,68 +370,25 @@ def requests(f: dict[str, Any]) -> list[tuple[str, str, Any]]:
     ]
 
 
-def auditor_client():
-    from django.contrib.auth.models import User
-    from django.test import Client
-
-    client = Client()
-    client.force_login(User.objects.get(username=AUDITOR))
-    return client
-
-
 def measure(client, name: str, path: str, params, args: argparse.Namespace) -> dict[str, Any]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for i in range(args.warmup):
-        client.get(path, params(i + 100))
-    timings, cpu = [], []
-    for i in range(args.runs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        response = client.get(path, params(i))
-        timings.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - cpu_started) * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"{name}: HTTP {response.status_code} {response.content[:300]!r}")
-    with CaptureQueriesContext(connection) as captured:
-        client.get(path, params(0))
-    queries = [q for q in captured.captured_queries if "predictions_prediction" in q["sql"]]
-    timings.sort()
-    cpu.sort()
+    result = _support.measure(client, name, path, params, runs=args.runs, warmup=args.warmup)
     return {
-        "name": name,
-        "p50": timings[len(timings) // 2],
-        "p95": timings[math.ceil(0.95 * len(timings)) - 1],
-        "max": timings[-1],
-        "cpu": cpu[len(cpu) // 2],
-        "queries": len(captured.captured_queries),
-        "sql": queries,
+        **result,
+        "queries": len(result["queries"]),
+        "sql": [q for q in result["queries"] if "predictions_prediction" in q["sql"]],
     }
 
 
-def explain(sql: str) -> list[str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def plan_summary(plan: list[str]) -> str:
-    """The scans of a plan in one line, with its execution time."""
-    scans = []
-    for line in plan:
-        head = line.strip().removeprefix("->").strip().split("  (")[0]
-        if head.startswith(("Seq Scan", "Index", "Parallel Seq Scan", "Parallel Index", "Bitmap")):
-            scans.append(head)
-    timing = next((line.strip() for line in plan if line.startswith("Execution Time")), "")
-    jit = " JIT" if any(line.startswith("JIT") for line in plan) else ""
-    return f"{'; '.join(scans)} | {timing}{jit}"
+def plan_node(head: str) -> str | None:
+    """The scans of a plan."""
+    if head.startswith(("Seq Scan", "Index", "Parallel Seq Scan", "Parallel Index", "Bitmap")):
+        return head
+    return None
 
 
 def run(args: argparse.Namespace, f: dict[str, Any]) -> None:
-    client = auditor_client()
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    client = _support.logged_in_client(AUDITOR)
+    print(f"load average before: {_support.load_average()}")
     print(
         f"{'request':<48} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'runs':>5} {'cpu ms':>7} {'queries':>7}"
     )
@@ -600,31 +401,18 @@ def run(args: argparse.Namespace, f: dict[str, Any]) -> None:
             f"{args.runs:5d} {result['cpu']:7.1f} {result['queries']:7d}",
             flush=True,
         )
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {_support.load_average()}")
     print("\nquery plans of the first two requests (EXPLAIN ANALYZE, each query reading predictions):")
     for result in results[:1] + results[4:5]:
         print(f"- {result['name']}:")
         for query in result["sql"]:
-            print(f"    {query['sql'][:90]}…\n      {plan_summary(explain(query['sql']))}")
+            plan = _support.explain(query["sql"])
+            print(f"    {query['sql'][:90]}…\n      {_support.plan_summary(plan, plan_node)}")
 
 
 def main() -> None:
     args = parse_args()
-    create_database(args.database_url, drop=args.reseed)
-    configure(args.database_url)
-    from predictions.models import ModelVersion
-
-    print(f"database {args.database_url.rsplit('/', 1)[1]}, cpus={os.cpu_count()}")
-    migrate()
-    count = seeded_count()
-    if count != args.rows:
-        if count or ModelVersion.objects.exists():
-            raise SystemExit(
-                f"{count:,} predictions there, not {args.rows:,} (or a seed failed): use --reseed"
-            )
-        seed(args)
-    else:
-        print(f"seed: {count:,} predictions already there; skipping (--reseed to start over)")
+    _support.database_ready(args, models="quality-bench-models", seed=seed)
     set_quality_indexes(present=not args.without_indexes)
     f = facts()
     print(

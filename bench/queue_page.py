@@ -10,42 +10,17 @@ a logged-in analyst, and prints p50/p95/max per request.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import _support
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/reviewapp_queue_bench"
 
 
 def setup_django(database_url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="reviewapp.settings",
-        DEBUG="0",
-        SECRET_KEY="bench-only-secret-key",
-        ALLOWED_HOSTS="testserver",
-        SECURE_SSL_REDIRECT="0",  # the test client speaks plain HTTP; DEBUG off redirects it
-        DATABASE_URL=database_url,
-        MODEL_ARTIFACT_DIR=str(ROOT / "var" / "queue-bench-models"),
-        OMP_NUM_THREADS="1",
-        LOG_LEVEL="WARNING",
-    )
-    import psycopg
-
-    base, name = database_url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    # Timed pages link static files; without collectstatic there is no manifest to name them.
-    settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    _support.create_database(database_url)
+    _support.configure(database_url, models="queue-bench-models")
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -122,15 +97,10 @@ def main() -> None:
     setup_django(args.database_url)
     seed(args.items)
 
-    from django.contrib.auth.models import Group, User
-    from django.test import Client
-
     from reviews.models import ReviewItem
 
-    analyst, _ = User.objects.get_or_create(username="bench-analyst")
-    analyst.groups.add(Group.objects.get_or_create(name="analyst")[0])
-    client = Client()
-    client.force_login(analyst)
+    _support.people(analysts=["bench-analyst"])
+    client = _support.logged_in_client("bench-analyst")
     pending = ReviewItem.objects.exclude(state="decided").count()
     print(f"open items: {pending}")
     print(f"{'request':<52} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
