@@ -38,7 +38,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=16, help="concurrent closed-loop clients")
     parser.add_argument("--duration", type=int, default=30, help="seconds of load after warm-up")
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "granian"],
+        default="gunicorn",
+        help="gunicorn with deploy/gunicorn.conf.py, or granian's WSGI server (Rust HTTP, to compare)",
+    )
+    parser.add_argument("--web-workers", type=int, default=2, help="web server worker processes")
     parser.add_argument("--worker-class", default="gthread", help="as deploy/gunicorn.conf.py")
     parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     parser.add_argument("--port", type=int, default=8020)
@@ -116,13 +122,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def process_groups(*, web: int, worker: int) -> dict[str, list[int]]:
+def process_groups(*, web: int, worker: int, server: str = "gunicorn") -> dict[str, list[int]]:
     def named(name: str) -> list[int]:
         out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
         return [int(p) for p in out.split()]
 
     return {
-        "gunicorn": [web, *children(web)],
+        server: [web, *children(web)],
         "celery": [worker, *children(worker)],
         "postgres": named("postgres"),
         "redis": named("redis-server"),
@@ -267,31 +273,13 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     web = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--config",
-            str(ROOT / "deploy" / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            str(args.web_workers),
-            "--worker-class",
-            args.worker_class,
-            "--threads",
-            str(args.threads),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        web_command(args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         wait_until_up(f"http://127.0.0.1:{args.port}/healthz", time.monotonic() + 30)
         warm = argparse.Namespace(**{**vars(args), "duration": 10})
         run_load(warm, env, workdir, "warmup")  # loads the model in every worker
-        groups = process_groups(web=web.pid, worker=worker.pid)
+        groups = process_groups(web=web.pid, worker=worker.pid, server=args.server)
         before, client_before = cpu_by_group(groups), os.times()
         stats = run_load(args, env, workdir, "run")
         after, client_after = cpu_by_group(groups), os.times()
@@ -307,6 +295,42 @@ def main() -> None:
             process.wait(timeout=30)
 
 
+def web_command(args: argparse.Namespace) -> list[str]:
+    if args.server == "granian":
+        return [
+            str(BIN / "granian"),
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.web_workers),
+            "--blocking-threads",
+            str(args.threads),
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "reviewapp.wsgi:application",
+        ]
+    return [
+        str(BIN / "gunicorn"),
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--workers",
+        str(args.web_workers),
+        "--worker-class",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+        "--log-level",
+        "warning",
+    ]
+
+
 def report(
     args: argparse.Namespace, stats: dict[str, float], *, web: int, worker: int, cpu: dict[str, float]
 ) -> None:
@@ -314,7 +338,8 @@ def report(
     rows = args.batch_size if args.mode == "batch" else 1
     print(
         f"mode={args.mode} client={args.client} users={args.users} duration={args.duration}s "
-        f"web_workers={args.web_workers} worker_class={args.worker_class} threads={args.threads} "
+        f"server={args.server} web_workers={args.web_workers} worker_class={args.worker_class} "
+        f"threads={args.threads} "
         f"cpus={os.cpu_count()}"
     )
     print(
@@ -333,7 +358,7 @@ def report(
         + f" total={sum(per_request.values()):.2f} (machine: {os.cpu_count()} cores x {args.duration}s)"
     )
     for pid in children(web):
-        print(f"gunicorn worker pid={pid} rss_mib={rss_mib(pid):.0f}")
+        print(f"{args.server} worker pid={pid} rss_mib={rss_mib(pid):.0f}")
     print(f"celery worker (main) pid={worker} rss_mib={rss_mib(worker):.0f}")
     for pid in children(worker):
         print(f"celery worker (child) pid={pid} rss_mib={rss_mib(pid):.0f}")
