@@ -1,7 +1,8 @@
 """Load benchmark of the scoring API on gunicorn, PostgreSQL, Redis and a Celery worker.
 
 Starts the processes itself, drives them from the same machine with closed-loop clients and
-prints requests/s, predictions/s, p50/p99 latency and the resident memory of each process.
+prints requests/s, predictions/s, p50/p99 latency and the resident memory of each process;
+after batches, also the rate of a plain COPY of the rows just stored and the API's ratio to it.
 Single rows are driven by wrk (C, a few per cent of a core at 1,000 requests/s), so the load
 generator does not take the CPU the server is measured on; batches by locust.
 
@@ -288,11 +289,55 @@ def main() -> None:
             client_before.children_user + client_before.children_system
         )
         report(args, stats, web=web.pid, worker=worker.pid, cpu=spent)
+        if args.mode == "batch":
+            copy_baseline(args, served_rows_per_s=stats["rps"] * args.batch_size)
     finally:
         for process in (web, worker):
             process.terminate()
         for process in (web, worker):
             process.wait(timeout=30)
+
+
+# The floor a database gives for the same rows: each stored prediction with its explanation as
+# one row of a table with only a primary key, written with COPY, no checks, no audit, no index
+# but the key's. What the API does per row beyond that is the ratio's other side.
+_COPY_TABLE = """
+    CREATE TABLE bench_copy_baseline (
+        request_id text PRIMARY KEY, features jsonb NOT NULL, score float8 NOT NULL, label text NOT NULL,
+        confidence float8 NOT NULL, routing text NOT NULL, base_value float8, contributions jsonb,
+        created_at timestamptz NOT NULL
+    )
+"""
+_STORED_ROWS = """
+    SELECT p.request_id, p.features::text, p.score, p.label, p.confidence, p.routing, e.base_value,
+           e."values"::text, p.created_at
+    FROM predictions_prediction p JOIN predictions_explanation e ON e.prediction_id = p.id
+    ORDER BY p.id DESC LIMIT %s
+"""
+
+
+def copy_baseline(args: argparse.Namespace, *, served_rows_per_s: float, rows: int = 50_000) -> None:
+    """Time a plain COPY of rows the API just stored and print the API's rate against it."""
+    import psycopg
+
+    with psycopg.connect(args.database_url, autocommit=True) as connection:
+        stored = connection.execute(_STORED_ROWS, [rows]).fetchall()
+        connection.execute("DROP TABLE IF EXISTS bench_copy_baseline")
+        connection.execute(_COPY_TABLE)
+        started = time.perf_counter()
+        with connection.cursor().copy(
+            "COPY bench_copy_baseline (request_id, features, score, label, confidence, routing, "
+            "base_value, contributions, created_at) FROM STDIN"
+        ) as copy:
+            for row in stored:
+                copy.write_row(row)
+        seconds = time.perf_counter() - started
+        connection.execute("DROP TABLE bench_copy_baseline")
+    copy_rate = len(stored) / seconds
+    print(
+        f"copy_baseline rows={len(stored)} rows/s={copy_rate:.0f} "
+        f"api_rows/s={served_rows_per_s:.0f} api_to_copy={served_rows_per_s / copy_rate:.3f}"
+    )
 
 
 def web_command(args: argparse.Namespace) -> list[str]:
