@@ -7,8 +7,9 @@ ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 FROM ${PYTHON_IMAGE} AS deps
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
-COPY requirements.txt /tmp/requirements.txt
-RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+# requirements.lock: every package pinned with its hashes, compiled from requirements.txt.
+COPY requirements.lock /tmp/requirements.lock
+RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock
 
 FROM ${PYTHON_IMAGE} AS runtime
 # One OpenMP thread per process: with the default, tree models collapse under concurrent load.
@@ -37,7 +38,9 @@ COPY . .
 RUN SECRET_KEY=build-time-only-not-a-secret DEBUG=0 python manage.py collectstatic --noinput \
     && python -m compileall -q /app
 
-USER app
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd (a name
+# cannot be checked); the Helm chart runs as the same 10001:10001.
+USER 10001:10001
 VOLUME ["/data/models"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \

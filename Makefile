@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+# The locks (every package, pinned and hashed) are what gets installed; the .txt files are the
+# top-level pins they are compiled from (the commands are in each lock's header).
+LOCKS := requirements.lock requirements-dev.lock
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt $(LOCKS) | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The demo samples more of the automatic decisions, and reviews a quarter of the rest blind,
@@ -11,10 +14,11 @@ DEMO_ENV := DEBUG=1 DEMO_MODE=1 AUDIT_SAMPLE_RATE=0.03 BLIND_REVIEW_RATE=0.25
 
 .PHONY: run test lint format worker beat serve clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt $(LOCKS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock > $(VENV)/pip.log 2>&1 \
+		|| { grep -v "^WARNING: Location" $(VENV)/pip.log; exit 1; }
 	$(BIN)/python -c "import django, rest_framework, celery, shap, sklearn"
 	rm -f $(VENV)/.installed-* && touch $@
 
