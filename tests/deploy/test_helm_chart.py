@@ -269,6 +269,32 @@ def test_the_disruption_budget_covers_the_web_pods() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"web": {"autoscaling": {"minReplicas": 5, "maxReplicas": 3}}}, "minReplicas is above maxReplicas"),
+        (
+            {"worker": {"keda": {"enabled": True, "minReplicaCount": 5, "maxReplicaCount": 2}}},
+            "above maxReplicaCount",
+        ),
+        (
+            {"web": {"podDisruptionBudget": {"maxUnavailable": None, "minAvailable": None}}},
+            "needs minAvailable or",
+        ),
+    ],
+)
+def test_contradictory_replica_counts_are_refused(change: dict[str, Any], complaint: str) -> None:
+    values = with_values("everything-on")
+    for section, settings in change.items():
+        for key, value in settings.items():
+            if isinstance(value, dict):
+                values[section][key].update(value)
+            else:
+                values[section][key] = value
+    with pytest.raises(helm.HelmError, match=re.escape(complaint)):
+        render(values)
+
+
 def test_the_service_and_ingress_lead_to_the_web_pods() -> None:
     manifests = rendered("everything-on")
     service = one(manifests, "Service", FULLNAME)
