@@ -30,7 +30,7 @@ class AuditedUserAdmin(UserAdmin):
 
     def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
         stored = User.objects.filter(pk=obj.pk).first() if change else None
-        request._roles_before = _roles(stored) if stored else None  # type: ignore[attr-defined]
+        request._roles_before = services.user_roles(stored) if stored else None  # type: ignore[attr-defined]
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
@@ -39,15 +39,5 @@ class AuditedUserAdmin(UserAdmin):
             user_id=form.instance.pk,
             actor=actor_name(user=request.user),
             before=getattr(request, "_roles_before", None),
-            after=_roles(form.instance),
+            after=services.user_roles(form.instance),
         )
-
-
-def _roles(user: User) -> dict[str, Any]:
-    return {
-        "username": user.get_username(),
-        "groups": sorted(user.groups.values_list("name", flat=True)),
-        "is_staff": user.is_staff,
-        "is_superuser": user.is_superuser,
-        "is_active": user.is_active,
-    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,6 +18,9 @@ from django.utils import timezone
 
 from audit.chain import CONTENT_FIELDS, GENESIS_HASH, chain_hash, event_content, plain
 from audit.models import AuditEvent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Any constant works; it only has to be the same for every linker.
 CHAIN_LOCK_ID = 7_410_001
@@ -165,6 +168,17 @@ def login_lockout_record(*, username: str | None, ip_address: str | None, reques
         request_id=request_id,
         after={"username": username, "ip_address": ip_address},
     )
+
+
+def user_roles(user: User) -> dict[str, Any]:
+    """What the log records of someone's roles, before and after a change."""
+    return {
+        "username": user.get_username(),
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "is_active": user.is_active,
+    }
 
 
 def user_roles_change_record(

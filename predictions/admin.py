@@ -31,7 +31,12 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     list_filter = ["status", "name"]
     actions = ["activate"]
 
-    @admin.action(description="Activate the selected version (rollback included)")
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        # Versions are never edited here, so activating has a permission of its own: the admin
+        # role's change_modelversion (monitoring 0006), not the auditor's view.
+        return request.user.has_perm("predictions.change_modelversion")
+
+    @admin.action(description="Activate the selected version (rollback included)", permissions=["activate"])
     def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
@@ -120,7 +125,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return False  # keys are revoked, never deleted: predictions point at them
 
-    @admin.action(description="Revoke the selected keys")
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         live = list(queryset.filter(revoked_at__isnull=True))
         for api_key in live:

@@ -48,7 +48,12 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
     inlines = [CallbackAttemptInline]
     actions = ["replay"]
 
-    @admin.action(description="Replay the selected callbacks")
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        # Deliveries are never edited here, so replaying has a permission of its own: the admin
+        # role's change_callbackdelivery (monitoring 0006), not the auditor's view.
+        return request.user.has_perm("reviews.change_callbackdelivery")
+
+    @admin.action(description="Replay the selected callbacks", permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[CallbackDelivery]) -> None:
         for delivery in queryset:
             services.callback_replay(delivery_id=delivery.pk, actor=actor_name(user=request.user))
