@@ -12,6 +12,9 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
 
 class DomainError(Exception):
     """A service refused or could not do what was asked; raise one of the kinds below."""
@@ -67,3 +70,38 @@ def http_status(error: Exception) -> int | None:
         if cls in HTTP_STATUS:
             return HTTP_STATUS[cls]
     return None
+
+
+# --- the database out of reach --------------------------------------------------------------
+
+DATABASE_UNAVAILABLE = "The database cannot be reached for now; retry after the Retry-After header's seconds."
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    # Django wraps the driver's errors in its own classes; a raw psycopg cursor used outside
+    # `connection.wrap_database_errors` would raise the driver's own, so both count.
+    try:
+        import psycopg
+    except ImportError:  # SQLite only
+        return (OperationalError, InterfaceError)
+    return (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+_CONNECTION_ERRORS = _connection_errors()
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database is out of reach for now: refused or dropped
+    connections, a server shutting down or starting up, a failover, a lock or statement
+    timeout. DB-API's OperationalError and InterfaceError are the errors "not under the
+    programmer's control"; a mistake in a query (ProgrammingError, IntegrityError, DataError)
+    is not one of them and stays a 500. Every surface answers these 503 with Retry-After (the
+    API's exception handler, `reviewapp.views.server_error` for the rest), never 500: the client
+    may retry, and one answered 201 was stored.
+    """
+    return isinstance(error, _CONNECTION_ERRORS)
+
+
+def database_retry_after() -> dict[str, str]:
+    """The header every 503 for an unreachable database carries."""
+    return {"Retry-After": str(settings.DATABASE_RETRY_AFTER_SECONDS)}

@@ -2,7 +2,8 @@
 
 Counters and histograms live in each process. Under gunicorn's several workers they are kept in
 files under PROMETHEUS_MULTIPROC_DIR and summed when /metrics is read (prometheus_client's
-multiprocess mode; deploy/gunicorn.conf.py prepares the directory). Queue gauges are queried
+multiprocess mode; deploy/gunicorn.conf.py prepares the directory, reviewapp/wsgi.py one of its
+own when gunicorn was started without it). Queue gauges are queried
 from the database at scrape time, so whichever worker answers reports the same numbers.
 
 This module has the project's plumbing and the HTTP metrics; each app keeps its own counters
@@ -16,6 +17,7 @@ Derived in PromQL rather than stored:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
@@ -91,6 +93,23 @@ def scrape_collector_add(collector: Collector) -> None:
 def multiprocess_mode() -> bool:
     """True when values are kept in PROMETHEUS_MULTIPROC_DIR (set before the first import)."""
     return bool(getattr(values.ValueClass, "_multiprocess", False))
+
+
+def exposition_problem() -> str | None:
+    """Why this process's /metrics would be wrong, or None.
+
+    A gunicorn worker that counts in its own memory reports its own share of the requests
+    only, as if the others had never been served. reviewapp/wsgi.py sets a shared directory up
+    before prometheus_client is imported, so this means something imported it earlier.
+    """
+    if multiprocess_mode() or not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
+        return None
+    return (
+        "Metrics not served: this gunicorn worker counts in its own memory, so it would report "
+        "its own requests only. Set PROMETHEUS_MULTIPROC_DIR before gunicorn starts (run it with "
+        "--config deploy/gunicorn.conf.py), or make sure nothing imports prometheus_client "
+        "before reviewapp.wsgi does.\n"
+    )
 
 
 class _Scrape:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -8,9 +9,10 @@ from csp.constants import HEADER
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.http.request import split_domain_port
 from django.utils.functional import empty
 
-from reviewapp import logs, metrics
+from reviewapp import logs, metrics, views
 from reviewapp.roles import ADMIN, has_role
 
 if TYPE_CHECKING:
@@ -92,6 +94,48 @@ def _caller(request: HttpRequest) -> dict[str, str]:
     if wrapped is not empty and getattr(wrapped, "is_authenticated", False):
         return {"user": wrapped.get_username()}
     return {}
+
+
+class ProbeMiddleware:
+    """Answer the probes and the scrape (`/healthz`, `/readyz`, `/metrics`) whatever the Host.
+
+    Kubelet's probes and Prometheus' Kubernetes discovery address a pod by its IP
+    (`Host: 10.1.2.3:8000`), which ALLOWED_HOSTS cannot list in advance; further down, Django's
+    Host check (the common middleware) answers them 400 and every probe fails. So they are
+    answered here, before it, and before sessions, CSRF and authentication, which they do not
+    use. Every other path (and any other method) passes on and is checked as before.
+
+    /healthz and /readyz answer any Host: nothing in their answers depends on it or needs
+    hiding. /metrics, which trusts private client addresses, takes any IP address as Host but a
+    name only if ALLOWED_HOSTS has it: otherwise a web page that points its own name at a
+    private address (DNS rebinding) could have a browser inside the network read it.
+    """
+
+    VIEWS = {"/healthz": views.healthz, "/readyz": views.readyz, "/metrics": views.metrics}
+    ANY_HOST = frozenset({"/healthz", "/readyz"})
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        view = self.VIEWS.get(request.path_info)
+        if view is None or request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        if request.path_info not in self.ANY_HOST and not _host_is_an_address(request):
+            request.get_host()  # raises DisallowedHost, answered 400, for a name not allowed
+        response = view(request)
+        # What the common middleware, skipped here, would add: the length, so it is not chunked.
+        response.headers.setdefault("Content-Length", str(len(response.content)))
+        return response
+
+
+def _host_is_an_address(request: HttpRequest) -> bool:
+    domain, _port = split_domain_port(request.META.get("HTTP_HOST", ""))
+    try:
+        ipaddress.ip_address(domain.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    return True
 
 
 class BodySizeLimitMiddleware:

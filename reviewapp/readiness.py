@@ -1,7 +1,9 @@
-"""The checks /readyz runs after the database and the broker: each app adds its own.
+"""The checks /readyz requires after the database: each app adds its own.
 
 A check is a function that returns details to report (a dict) or raises when the process is
 not ready. Apps add theirs from their AppConfig.ready, so the order is INSTALLED_APPS order.
+Add only what a web process cannot serve without: /readyz failing takes the process out of the
+load balancer (the broker, which scoring does without, is reported by the view, not required).
 """
 
 from __future__ import annotations

@@ -62,6 +62,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Request ID, access log line and request metrics; early, so it sees every answer below.
     "reviewapp.middleware.RequestTelemetryMiddleware",
+    # /healthz, /readyz and /metrics answered here, before the Host header is checked: kubelet
+    # and Prometheus address a pod by its IP (reviewapp/middleware.py).
+    "reviewapp.middleware.ProbeMiddleware",
     # Scoring with an API key answered here, without what the rest of this list is for
     # (predictions/api/fast.py); everything else passes on.
     "predictions.api.fast.ScoringFastPathMiddleware",
@@ -149,6 +152,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"].setdefault(
         "prepare_threshold", 1 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None
     )
+# A request that cannot reach the database is answered 503 with this Retry-After (seconds), never
+# 500 (reviewapp/errors.py): a PostgreSQL restart or failover takes a few seconds.
+DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, management commands) share the demo file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rest_framework import exceptions
@@ -11,8 +12,16 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from reviewapp import errors
 from reviewapp.api.throttling import ip_failure_throttled
 
+logger = logging.getLogger(__name__)
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if errors.database_unavailable(exc):
+        # The scoring insert has retried a dropped connection once already (persistence.py).
+        logger.error("database unavailable: answered 503", exc_info=exc)
+        return Response(
+            {"detail": errors.DATABASE_UNAVAILABLE}, status=503, headers=errors.database_retry_after()
+        )
     if (code := errors.http_status(exc)) is not None:
         return Response(_body(exc), status=code)
     if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):

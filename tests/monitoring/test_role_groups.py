@@ -15,7 +15,9 @@ BEFORE = ("monitoring", "0005_operational_settings_moved_to_predictions")
 
 def permissions_of(name: str) -> set[str]:
     group = Group.objects.get(name=name)
-    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+    return {
+        f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")
+    }
 
 
 def create_role_groups() -> None:

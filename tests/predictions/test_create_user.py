@@ -113,7 +113,10 @@ def test_update_gives_another_role_in_place_of_the_others_and_keeps_the_password
     assert not user.is_staff
     assert user.check_password(STRONG)
     event = AuditEvent.objects.filter(action=AuditEvent.Action.USER_ROLE_CHANGED).last()
-    assert (event.before["groups"], event.after["groups"]) == (["admin", "night-shift"], ["auditor", "night-shift"])
+    assert (event.before["groups"], event.after["groups"]) == (
+        ["admin", "night-shift"],
+        ["auditor", "night-shift"],
+    )
     assert (event.before["is_staff"], event.after["is_staff"]) == (True, False)
 
 
@@ -128,7 +131,7 @@ def test_update_with_a_password_from_stdin_sets_it():
 def test_it_refuses_when_the_role_group_is_missing():
     Group.objects.filter(name="auditor").delete()
 
-    with pytest.raises(CommandError, match="there is no 'auditor' group: `manage.py migrate` creates"):
+    with pytest.raises(CommandError, match=r"there is no 'auditor' group: `manage\.py migrate` creates"):
         create_user("ana", "--role", "auditor")
 
     assert not User.objects.exists()
@@ -151,9 +154,7 @@ def signed_in(client):
     return sign_in
 
 
-def test_an_admin_it_creates_manages_models_keys_users_and_the_switch_in_the_admin(
-    signed_in, register_model
-):
+def test_an_admin_it_creates_manages_models_keys_users_and_the_switch_in_the_admin(signed_in, register_model):
     register_model(activate=False)
     client = signed_in("admin")
 
@@ -172,9 +173,7 @@ def test_a_staff_auditor_reads_the_registry_but_cannot_activate_or_see_api_keys(
     changelist = client.get("/admin/predictions/modelversion/")
     assert changelist.status_code == 200
     assert b'value="activate"' not in changelist.content
-    client.post(
-        "/admin/predictions/modelversion/", {"action": "activate", "_selected_action": [version.pk]}
-    )
+    client.post("/admin/predictions/modelversion/", {"action": "activate", "_selected_action": [version.pk]})
     version.refresh_from_db()
     assert version.status == "staged"
     assert client.get("/admin/predictions/apikey/").status_code == 403
