@@ -3,8 +3,8 @@
 Counters and histograms live in each process. Under gunicorn's several workers they are kept in
 files under PROMETHEUS_MULTIPROC_DIR and summed when /metrics is read (prometheus_client's
 multiprocess mode; deploy/gunicorn.conf.py prepares the directory, reviewapp/wsgi.py one of its
-own when gunicorn was started without it). Queue gauges are queried
-from the database at scrape time, so whichever worker answers reports the same numbers.
+own when gunicorn was started without it). Queue gauges are queried from the database at scrape
+time, so whichever worker answers reports the same numbers.
 
 This module has the project's plumbing and the HTTP metrics; each app keeps its own counters
 and scrape-time collectors in its `metrics.py` (predictions, reviews, monitoring), created
