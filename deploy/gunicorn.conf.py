@@ -29,6 +29,19 @@ preload_app = False
 # when that worker exits are reset, so clients retry them (as they must any dropped connection).
 reuse_port = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# How long an idle kept-alive connection stays open. It must outlast the idle timeout of
+# whatever keeps connections to us open (a load balancer, an ingress, a mesh's sidecar): if
+# gunicorn closes first (its default is 2 s), the balancer may send the next request on a
+# connection gunicorn is closing and answer 502, and a client that polls every 2 s on one
+# session sees "Connection aborted". 75 s is above the common 60 s (AWS ALB, nginx ingress);
+# behind Google Cloud's HTTP(S) load balancer (600 s) or Envoy (1 h) set more. The cost is
+# small: a gthread worker parks an idle connection in its poller, not in a thread (a thread is
+# held only while a request is read and answered), so idle connections take a file descriptor
+# and a slot of `worker_connections` (1,000 per worker) each. Once a worker holds that many
+# minus its threads, it answers with "Connection: close" instead of keeping more. A connection
+# that never sends a request is dropped after this long too. On shutdown gunicorn gives kept-
+# alive connections 2 s, not this, so a long keep-alive does not slow a rolling deploy.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # The app logs one JSON access line per request itself (with route, request ID and caller).
 accesslog = None
