@@ -1,4 +1,4 @@
-"""Real gunicorn processes for the tests that need one: started, waited on, stopped.
+"""Real gunicorn (and other background) processes for the tests that need one.
 
 Each runs in a process group of its own, so stopping it takes its workers too. Its output goes
 to a log file; with LOG_FORMAT=json every line of the app (one access line per request, with
@@ -61,23 +61,48 @@ def web_environment(*, database_url: str, tmp_path: Path, **extra: str) -> dict[
     }
 
 
-class Gunicorn:
-    """`gunicorn` on a free loopback port: with deploy/gunicorn.conf.py unless `args` say otherwise."""
+class Background:
+    """A command in a process group of its own, its output in a log file."""
 
-    def __init__(self, *, env: dict[str, str], log: Path, args: Sequence[str] = WITH_CONF) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+    def __init__(self, command: Sequence[str], *, env: dict[str, str], log: Path) -> None:
         self.log = log
-        bind = f"127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *args, *(() if "--config" in args else ("--bind", bind))],
+            list(command),
             cwd=PROJECT_DIR,
-            env={**env, "GUNICORN_BIND": bind},
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def lines(self) -> list[dict]:
+        """The JSON lines of its output (LOG_FORMAT=json)."""
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+
+    def stop(self) -> None:
+        """SIGTERM the group (the process and its children), then SIGKILL whatever is left."""
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+class Gunicorn(Background):
+    """`gunicorn` on a free loopback port: with deploy/gunicorn.conf.py unless `args` say otherwise."""
+
+    def __init__(self, *, env: dict[str, str], log: Path, args: Sequence[str] = WITH_CONF) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        bind = f"127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "gunicorn", *args, *(() if "--config" in args else ("--bind", bind))]
+        super().__init__(command, env={**env, "GUNICORN_BIND": bind}, log=log)
 
     def wait_ready(self, *, timeout: float = 60) -> Gunicorn:
         wait_until(self._answers, timeout=timeout, what=f"gunicorn on {self.port} to answer /healthz")
@@ -91,22 +116,6 @@ class Gunicorn:
         except OSError:
             return False
 
-    def lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
-
     def worker_pids(self) -> set[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
         return {int(pid) for pid in children.split()}
-
-    def stop(self) -> None:
-        """SIGTERM the group (master and workers), then SIGKILL whatever is left."""
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.process.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
