@@ -26,7 +26,11 @@ def start_gunicorn(tmp_path) -> Iterator[Callable[..., Gunicorn]]:
     servers: list[Gunicorn] = []
 
     def start(*args: str) -> Gunicorn:
-        env = web_environment(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}", tmp_path=tmp_path)
+        env = web_environment(
+            database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+            tmp_path=tmp_path,
+            TMPDIR=str(tmp_path),  # where the workers make their directory: gone with the test's
+        )
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         server = Gunicorn(env=env, log=tmp_path / f"gunicorn-{len(servers)}.log", args=args)
         servers.append(server)
