@@ -56,6 +56,28 @@ class ModelVersion(models.Model):
         return f"{self.name} v{self.version} ({self.status})"
 
 
+class ModelArtifact(models.Model):
+    """A model version's artifact, kept in the database so that every process can load it.
+
+    No volume is shared between migrate, web and worker processes: the bytes are written in the
+    transaction that registers the version. Versions registered before this table existed keep
+    their file under MODEL_ARTIFACT_DIR (`store_artifacts` copies it in). The checksum has one
+    home, `ModelVersion.sha256`, and is verified before every load, whichever copy is read.
+    A table of its own, so reading a version's row (every MODEL_REFRESH_SECONDS) never reads
+    its megabytes.
+    """
+
+    model_version = models.OneToOneField(
+        ModelVersion, primary_key=True, on_delete=models.CASCADE, related_name="artifact"
+    )
+    data = models.BinaryField(help_text="The joblib bundle, as written at registration")
+    size = models.PositiveIntegerField(help_text="Bytes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"artifact of {self.model_version} ({self.size} bytes)"
+
+
 class ApiKey(models.Model):
     """A credential for an upstream system. Only a hash of the secret is kept."""
 

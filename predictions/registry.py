@@ -16,8 +16,8 @@ from typing import Any
 from django.conf import settings
 
 from predictions import selectors
-from predictions.models import ModelVersion
-from predictions.scoring import Scorer, load_artifact
+from predictions.models import ModelArtifact, ModelVersion
+from predictions.scoring import ArtifactError, Scorer, load_artifact, load_artifact_bytes
 from reviewapp.caching import RefreshedValue
 from reviewapp.errors import Unavailable
 
@@ -45,12 +45,25 @@ _active = RefreshedValue(selectors.model_version_active, seconds=lambda: setting
 
 
 def artifact_full_path(version: ModelVersion) -> Path:
+    """Where a version's file copy is, or was before the database held artifacts."""
     return Path(settings.MODEL_ARTIFACT_DIR) / version.artifact_path
 
 
 def load_version(version: ModelVersion) -> Scorer:
-    """Verify the artifact's checksum and build its scorer (raises ArtifactError)."""
-    bundle = load_artifact(path=artifact_full_path(version), expected_sha256=version.sha256)
+    """Verify the artifact's checksum and build its scorer (raises ArtifactError).
+
+    The database's copy is read when there is one; a version registered before the database
+    held artifacts (and not copied in since) is read from its file under MODEL_ARTIFACT_DIR.
+    """
+    stored = ModelArtifact.objects.filter(model_version_id=version.pk).values_list("data", flat=True).first()
+    if stored is not None:
+        source = f"{version.artifact_path} (stored in the database)"
+        bundle = load_artifact_bytes(data=stored, expected_sha256=version.sha256, source=source)
+    else:
+        path = artifact_full_path(version)
+        if not path.exists():
+            raise ArtifactError(f"model artifact {path} is missing, and the database holds no copy")
+        bundle = load_artifact(path=path, expected_sha256=version.sha256)
     return Scorer(bundle)
 
 

@@ -52,20 +52,32 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_artifact(*, bundle: dict[str, Any], path: Path) -> str:
-    """Write the bundle with joblib and return the sha256 of the file written.
+def artifact_bytes(*, bundle: dict[str, Any]) -> bytes:
+    """The bundle as joblib bytes: what the registry stores and every process verifies and loads.
 
     The estimator goes in as joblib bytes of its own: serving runs on the bundle's trees, and
     unpickling the estimator would import scikit-learn (~140 MiB) into every web process.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     stored = {**bundle, "format": ARTIFACT_FORMAT}
     if "estimator" in stored:
         estimator = io.BytesIO()
         joblib.dump(stored["estimator"], estimator)
         stored["estimator"] = estimator.getvalue()
-    joblib.dump(stored, path)
-    return file_sha256(path)
+    buffer = io.BytesIO()
+    joblib.dump(stored, buffer)
+    return buffer.getvalue()
+
+
+def bytes_sha256(data: bytes | memoryview) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def save_artifact(*, bundle: dict[str, Any], path: Path) -> str:
+    """Write the bundle to a file and return the sha256 of the bytes written."""
+    data = artifact_bytes(bundle=bundle)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return bytes_sha256(data)
 
 
 def bundle_estimator(bundle: dict[str, Any]) -> Any:
@@ -75,7 +87,7 @@ def bundle_estimator(bundle: dict[str, Any]) -> Any:
 
 
 def load_artifact(*, path: Path, expected_sha256: str) -> dict[str, Any]:
-    """Load a bundle only if its bytes hash to the registered checksum.
+    """Load a bundle from a file only if its bytes hash to the registered checksum.
 
     The bytes are hashed and unpickled from one read, so the file cannot change in between.
     """
@@ -83,15 +95,20 @@ def load_artifact(*, path: Path, expected_sha256: str) -> dict[str, Any]:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise ArtifactError(f"model artifact {path} is missing") from None
-    actual = hashlib.sha256(data).hexdigest()
+    return load_artifact_bytes(data=data, expected_sha256=expected_sha256, source=str(path))
+
+
+def load_artifact_bytes(*, data: bytes | memoryview, expected_sha256: str, source: str) -> dict[str, Any]:
+    """Load a bundle only if `data` hashes to the registered checksum; `source` names it in errors."""
+    actual = bytes_sha256(data)
     if actual != expected_sha256:
         raise ArtifactError(
-            f"model artifact {path} has sha256 {actual}, but the registry expects "
+            f"model artifact {source} has sha256 {actual}, but the registry expects "
             f"{expected_sha256}; refusing to load it"
         )
     bundle = joblib.load(io.BytesIO(data))
     if not isinstance(bundle, dict) or bundle.get("format") not in READABLE_FORMATS:
-        raise ArtifactError(f"model artifact {path} is not a reviewapp model bundle")
+        raise ArtifactError(f"model artifact {source} is not a reviewapp model bundle")
     return bundle
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, TextChoices
 from django.utils import timezone
 
 import reviewapp.errors
@@ -25,10 +25,10 @@ from audit.digests import FEATURES_V1, digest
 from audit.models import AuditEvent
 from audit.services import Event, audit_event_record, audit_events_record
 from predictions import metrics, registry, switches
-from predictions.models import ApiKey, ModelVersion, OperationalSettings, Prediction
+from predictions.models import ApiKey, ModelArtifact, ModelVersion, OperationalSettings, Prediction
 from predictions.persistence import ScoredRow, scored_rows_insert
 from predictions.sampling import in_sample
-from predictions.scoring import Scored, save_artifact
+from predictions.scoring import Scored, artifact_bytes, bytes_sha256
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
 from reviewapp.rates import parse_rate
 
@@ -54,19 +54,20 @@ class Conflict(reviewapp.errors.Conflict):
 def model_version_register(
     *, name: str, result: TrainingResult, training_info: dict[str, Any], created_by: str = ""
 ) -> ModelVersion:
-    """Save the artifact with a new version number and register it as staged."""
+    """Register the artifact as a new, staged version; its bytes go into the database with it."""
     version_number = (ModelVersion.objects.aggregate(top=Max("version"))["top"] or 0) + 1
     relative_path = f"{name}-v{version_number}-{uuid.uuid4().hex[:8]}.joblib"
-    sha256 = save_artifact(
+    data = artifact_bytes(
         bundle={
             "estimator": result.estimator,
             "trees": result.trees,
             "schema": result.schema,
             "decision_threshold": 0.5,
             "self_check": result.self_check,
-        },
-        path=settings.MODEL_ARTIFACT_DIR / relative_path,
+        }
     )
+    sha256 = bytes_sha256(data)
+    _artifact_file_copy(relative_path, data)
     with transaction.atomic():
         version = ModelVersion.objects.create(
             name=name,
@@ -82,6 +83,7 @@ def model_version_register(
             audit_sample_rate=settings.AUDIT_SAMPLE_RATE,
             created_by=created_by,
         )
+        ModelArtifact.objects.create(model_version=version, data=data, size=len(data))
         audit_event_record(
             action=AuditEvent.Action.MODEL_REGISTERED,
             actor=created_by or "system:train_model",
@@ -90,6 +92,48 @@ def model_version_register(
             after={"name": name, "sha256": sha256, "metrics": result.metrics, "training": training_info},
         )
     return version
+
+
+def _artifact_file_copy(relative_path: str, data: bytes) -> None:
+    # Processes load the database's copy. The file is for tools that read artifacts from disk
+    # (bench/load.py's peer) and for a release before this one, should it be rolled back; where
+    # MODEL_ARTIFACT_DIR cannot be written (no volume, a read-only file system) there is none.
+    path = settings.MODEL_ARTIFACT_DIR / relative_path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as error:
+        logger.info("model artifact stored in the database only; no file copy at %s: %s", path, error)
+
+
+class ArtifactFile(TextChoices):
+    """What `model_artifacts_store_files` found for a version without a database copy."""
+
+    STORED = "stored", "copied into the database"
+    MISSING = "missing", "no file: still not loadable here"
+    CHECKSUM_DIFFERS = "checksum_differs", "file differs from the registered sha256: not copied"
+
+
+def model_artifacts_store_files() -> dict[int, ArtifactFile]:
+    """Copy into the database the artifacts of versions that have only a file (registered before
+    the database held artifacts, their file absent when migrate copied the others).
+
+    A file that does not hash to the version's sha256 is left out: it would be refused anyway.
+    Returns what happened to each version, by version number.
+    """
+    found: dict[int, ArtifactFile] = {}
+    for version in ModelVersion.objects.filter(artifact__isnull=True).order_by("version"):
+        try:
+            data = registry.artifact_full_path(version).read_bytes()
+        except FileNotFoundError:
+            found[version.version] = ArtifactFile.MISSING
+            continue
+        if bytes_sha256(data) != version.sha256:
+            found[version.version] = ArtifactFile.CHECKSUM_DIFFERS
+            continue
+        ModelArtifact.objects.get_or_create(model_version=version, defaults={"data": data, "size": len(data)})
+        found[version.version] = ArtifactFile.STORED
+    return found
 
 
 def model_version_activate(*, version: int, actor: str) -> ModelVersion:

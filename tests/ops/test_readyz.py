@@ -5,6 +5,7 @@ import os
 import pytest
 
 from predictions import registry
+from tests.predictions.helpers import artifact_remove, artifact_tamper
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +48,7 @@ def test_it_is_not_ready_without_an_active_model(db, client):
 
 
 def test_it_is_not_ready_when_the_artifact_was_tampered_with(active_model, client):
-    path = registry.artifact_full_path(active_model)
-    path.write_bytes(path.read_bytes() + b"tampered")
+    artifact_tamper(active_model)
     registry.forget()  # as in a process that has not loaded the model yet
 
     response = client.get("/readyz")
@@ -59,7 +59,7 @@ def test_it_is_not_ready_when_the_artifact_was_tampered_with(active_model, clien
 
 
 def test_it_is_not_ready_when_the_artifact_is_missing(active_model, client):
-    registry.artifact_full_path(active_model).unlink()
+    artifact_remove(active_model)
     registry.forget()
 
     response = client.get("/readyz")

@@ -12,3 +12,21 @@ def post_json(client, url: str, payload):
 
 def detail_url(request_id: str) -> str:
     return f"{PREDICT_URL}{request_id}/"
+
+
+def artifact_tamper(version) -> None:
+    """Flip one byte of the version's artifact where processes load it from: the database."""
+    from predictions.models import ModelArtifact
+
+    data = bytearray(ModelArtifact.objects.get(pk=version.pk).data)
+    data[len(data) // 2] ^= 0x01
+    ModelArtifact.objects.filter(pk=version.pk).update(data=bytes(data))
+
+
+def artifact_remove(version) -> None:
+    """Lose every copy of the version's artifact: the database's and the file."""
+    from predictions import registry
+    from predictions.models import ModelArtifact
+
+    ModelArtifact.objects.filter(pk=version.pk).delete()
+    registry.artifact_full_path(version).unlink(missing_ok=True)

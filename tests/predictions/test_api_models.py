@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from predictions import registry
 from predictions.models import ModelVersion
-from tests.predictions.helpers import PREDICT_URL, post_json
+from tests.predictions.helpers import PREDICT_URL, artifact_remove, artifact_tamper, post_json
 
 LIST_URL = "/api/v1/models/"
 
@@ -81,8 +81,7 @@ def test_an_unknown_version_is_404_and_nothing_changes(admin_client, two_version
 
 def test_a_tampered_artifact_is_refused_with_409_and_the_active_model_stays(admin_client, two_versions):
     first, _ = two_versions
-    path = registry.artifact_full_path(first)
-    path.write_bytes(path.read_bytes() + b"tampered")
+    artifact_tamper(first)
 
     response = admin_client.post(activate_url(first.version))
 
@@ -96,7 +95,7 @@ def test_a_tampered_artifact_is_refused_with_409_and_the_active_model_stays(admi
 
 def test_a_missing_artifact_is_refused_with_409(admin_client, two_versions):
     first, _ = two_versions
-    registry.artifact_full_path(first).unlink()
+    artifact_remove(first)
 
     response = admin_client.post(activate_url(first.version))
 

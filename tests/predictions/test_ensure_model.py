@@ -4,7 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from predictions import registry
-from predictions.models import ModelVersion
+from predictions.models import ModelArtifact, ModelVersion
+from tests.predictions.helpers import artifact_remove
 
 
 def run_ensure_model(**options) -> str:
@@ -19,7 +20,7 @@ def test_it_trains_and_activates_a_model_when_none_is_active():
 
     active = ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE)
     assert active.version == 1
-    assert registry.artifact_full_path(active).exists()
+    assert ModelArtifact.objects.filter(model_version=active).exists()
 
 
 def test_it_leaves_an_active_model_alone(active_model):
@@ -31,7 +32,7 @@ def test_it_leaves_an_active_model_alone(active_model):
 
 def test_it_refuses_when_the_active_artifact_is_missing(active_model):
     path = registry.artifact_full_path(active_model)
-    path.unlink()
+    artifact_remove(active_model)
 
     with pytest.raises(CommandError, match=str(path)):
         run_ensure_model()

@@ -9,14 +9,7 @@ from django.db import IntegrityError, transaction
 from predictions import registry, services
 from predictions.models import ModelVersion, Prediction
 from predictions.scoring import ArtifactError
-from tests.predictions.helpers import PREDICT_URL, post_json
-
-
-def flip_one_byte(version: ModelVersion) -> None:
-    path = registry.artifact_full_path(version)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    path.write_bytes(bytes(data))
+from tests.predictions.helpers import PREDICT_URL, artifact_remove, artifact_tamper, post_json
 
 
 def scored_with(client, features: dict) -> int:
@@ -28,20 +21,20 @@ def scored_with(client, features: dict) -> int:
 # --- refusing a broken artifact -------------------------------------------------------
 
 
-def test_loading_refuses_a_tampered_artifact_naming_the_file(register_model):
+def test_loading_refuses_a_tampered_artifact_naming_it(register_model):
     version = register_model(activate=False)
-    flip_one_byte(version)
+    artifact_tamper(version)
 
     with pytest.raises(ArtifactError) as refused:
         registry.load_version(version)
 
-    assert str(registry.artifact_full_path(version)) in str(refused.value)
+    assert f"{version.artifact_path} (stored in the database)" in str(refused.value)
     assert "sha256" in str(refused.value)
 
 
 def test_loading_refuses_a_missing_artifact_naming_the_file(register_model):
     version = register_model(activate=False)
-    registry.artifact_full_path(version).unlink()
+    artifact_remove(version)
 
     with pytest.raises(ArtifactError) as refused:
         registry.load_version(version)
@@ -50,7 +43,7 @@ def test_loading_refuses_a_missing_artifact_naming_the_file(register_model):
     assert "missing" in str(refused.value)
 
 
-@pytest.mark.parametrize("damage", [flip_one_byte, lambda v: registry.artifact_full_path(v).unlink()])
+@pytest.mark.parametrize("damage", [artifact_tamper, artifact_remove])
 def test_activation_refuses_a_broken_artifact_and_changes_nothing(register_model, damage):
     current = register_model()
     candidate = register_model(activate=False)
@@ -68,7 +61,7 @@ def test_activation_refuses_a_broken_artifact_and_changes_nothing(register_model
 
 
 def test_the_api_answers_503_when_the_active_artifact_was_tampered_with(active_model, api_client, features):
-    flip_one_byte(active_model)
+    artifact_tamper(active_model)
     response = post_json(api_client, PREDICT_URL, {"features": features})
 
     assert response.status_code == 503
@@ -77,7 +70,7 @@ def test_the_api_answers_503_when_the_active_artifact_was_tampered_with(active_m
 
 
 def test_the_api_answers_503_when_the_active_artifact_is_missing(active_model, api_client, features):
-    registry.artifact_full_path(active_model).unlink()
+    artifact_remove(active_model)
     response = post_json(api_client, PREDICT_URL, {"features": features})
 
     assert response.status_code == 503
@@ -194,7 +187,7 @@ def test_activate_model_reports_what_it_activated(register_model):
 
 def test_service_activation_refuses_a_tampered_artifact(register_model):
     version = register_model(activate=False)
-    flip_one_byte(version)
+    artifact_tamper(version)
 
     with pytest.raises(ArtifactError):
         services.model_version_activate(version=version.version, actor="test")

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         if active is None:
             call_command("train_model", rows=rows, activate=True, stdout=self.stdout)
             return
-        # A lost or foreign artifact volume must stop the deploy here, not fail every request later.
+        # A lost or altered artifact must stop the deploy here, not fail every request later.
         try:
             registry.load_version(active)
         except ArtifactError as error:
