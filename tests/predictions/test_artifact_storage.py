@@ -159,7 +159,7 @@ def test_store_artifacts_has_nothing_to_do_when_every_artifact_is_stored(registe
 
 # --- the upgrade: migrate copies the files in ----------------------------------------------------
 
-BEFORE_THE_TABLE_IS_FILLED = ("predictions", "0012_model_artifact")
+BEFORE_THE_TABLE_IS_FILLED = ("predictions", "0011_model_artifact")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -28,7 +28,7 @@ def copy_artifact_files(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('predictions', '0012_model_artifact'),
+        ('predictions', '0011_model_artifact'),
     ]
 
     operations = [
