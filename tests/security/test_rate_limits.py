@@ -2,6 +2,7 @@
 
 import socket
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -11,6 +12,19 @@ from predictions import services
 from reviewapp.rates import parse_rate
 
 URL = "/api/v1/models/active/"
+# Mid-minute and mid-hour: 30 s past a whole hour.
+STILL_CLOCK = 1_800_000_030.0
+
+
+@pytest.fixture(autouse=True)
+def one_window(monkeypatch):
+    """The rate limits' clock stands still, so a test's requests never straddle a window's edge
+    (with a real clock, six requests counted against 5/min all passed when a minute turned)."""
+    from reviewapp.api import throttling
+
+    monkeypatch.setattr(
+        throttling, "time", SimpleNamespace(time=lambda: STILL_CLOCK, monotonic=time.monotonic)
+    )
 
 
 def _client(secret: str | None, ip: str = "203.0.113.7") -> APIClient:
@@ -192,7 +206,7 @@ def test_a_generous_limit_is_counted_in_steps_not_per_request(
         assert client.get(URL).status_code == 200
 
     # The first request and three full steps reached the shared counter; the last is local.
-    counter, _ = throttling._window(f"key:{api_key.pk}", parse_rate("100000/min"), time.time())
+    counter, _ = throttling._window(f"key:{api_key.pk}", parse_rate("100000/min"), STILL_CLOCK)
     assert cache.get(counter) == 1 + 3 * throttling.LOCAL_STEP
 
 
