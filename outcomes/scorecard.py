@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence, Sized
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,13 @@ Counts = Sequence[int] | npt.NDArray[np.integer[Any]]
 Json = dict[str, Any]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
+
+
+class FieldsAsDict:
+    """`as_dict` for a dataclass whose JSON is its fields, by name, in their order."""
+
+    def as_dict(self) -> Json:
+        return {field.name: getattr(self, field.name) for field in fields(cast(Any, self))}
 
 
 # --- inputs -----------------------------------------------------------------------------
@@ -143,13 +150,10 @@ def label_comparison(*, model_predicted: Flags, final_predicted: Flags, actual: 
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(FieldsAsDict):
     value: float | None
     ci_low: float | None
     ci_high: float | None
-
-    def as_dict(self) -> Json:
-        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high}
 
 
 NO_ESTIMATE = Estimate(value=None, ci_low=None, ci_high=None)
@@ -322,13 +326,10 @@ def audit_sample(*, errors: MaybeFlags, inclusion_probabilities: Numbers, z: flo
 
 
 @dataclass(frozen=True)
-class Accuracy:
+class Accuracy(FieldsAsDict):
     decisions: int
     labelled: int
     accuracy: float | None  # over the labelled decisions
-
-    def as_dict(self) -> Json:
-        return {"decisions": self.decisions, "labelled": self.labelled, "accuracy": self.accuracy}
 
 
 def accuracy(*, decided: Flags, actual: MaybeFlags) -> Accuracy:
@@ -349,7 +350,7 @@ def accuracy_counts(*, decisions: int, labelled: int, right: int) -> Accuracy:
 
 
 @dataclass(frozen=True)
-class AnalystSummary:
+class AnalystSummary(FieldsAsDict):
     reviewer: str
     decisions: int
     labelled: int
@@ -357,17 +358,6 @@ class AnalystSummary:
     overrides: int  # decisions against the model's label
     override_precision: float | None  # of the overrides with an outcome, the share it proved right
     median_seconds: float | None
-
-    def as_dict(self) -> Json:
-        return {
-            "reviewer": self.reviewer,
-            "decisions": self.decisions,
-            "labelled": self.labelled,
-            "accuracy": self.accuracy,
-            "overrides": self.overrides,
-            "override_precision": self.override_precision,
-            "median_seconds": self.median_seconds,
-        }
 
 
 def analyst_summary(
@@ -450,21 +440,12 @@ def analyst_summary_counts(counts: AnalystCounts) -> AnalystSummary:
 
 
 @dataclass(frozen=True)
-class CalibrationBin:
+class CalibrationBin(FieldsAsDict):
     lower: float
     upper: float
     count: int
     mean_score: float | None
     fraud_rate: float | None
-
-    def as_dict(self) -> Json:
-        return {
-            "lower": self.lower,
-            "upper": self.upper,
-            "count": self.count,
-            "mean_score": self.mean_score,
-            "fraud_rate": self.fraud_rate,
-        }
 
 
 @dataclass(frozen=True)
@@ -535,7 +516,7 @@ def calibration_sums(
 
 
 @dataclass(frozen=True)
-class ThresholdRow:
+class ThresholdRow(FieldsAsDict):
     threshold: float
     review_share: float | None
     reviews_per_day: float
@@ -546,18 +527,6 @@ class ThresholdRow:
     expected_false_positives: float | None
     expected_missed_fraud: float | None
     expected_cost: float | None
-
-    def as_dict(self) -> Json:
-        return {
-            "threshold": self.threshold,
-            "review_share": self.review_share,
-            "reviews_per_day": self.reviews_per_day,
-            "analyst_hours_per_day": self.analyst_hours_per_day,
-            "model_false_positives": self.model_false_positives,
-            "expected_false_positives": self.expected_false_positives,
-            "expected_missed_fraud": self.expected_missed_fraud,
-            "expected_cost": self.expected_cost,
-        }
 
 
 @dataclass(frozen=True)
