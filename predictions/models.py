@@ -12,6 +12,8 @@ class ModelVersion(models.Model):
     class Status(models.TextChoices):
         STAGED = "staged"
         ACTIVE = "active"
+        # The challenger: scores every live prediction off the hot path (lifecycle), never answers.
+        SHADOW = "shadow"
         RETIRED = "retired"
 
     name = models.CharField(max_length=100, help_text="Model family, e.g. card-fraud")
@@ -49,6 +51,11 @@ class ModelVersion(models.Model):
                 fields=["status"],
                 condition=Q(status="active"),
                 name="one_active_model_version",
+            ),
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="shadow"),
+                name="one_shadow_model_version",
             ),
         ]
 

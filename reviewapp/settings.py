@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "predictions",
     "reviews",
     "outcomes",
+    "lifecycle",
     "monitoring",
 ]
 
@@ -290,6 +291,18 @@ AUDIT_SAMPLE_RATE = env_share("AUDIT_SAMPLE_RATE", 0.01)
 # The share of low-confidence items reviewed blind too, so the scorecard can compare analysts
 # who saw the model's verdict with analysts who did not.
 BLIND_REVIEW_RATE = env_share("BLIND_REVIEW_RATE", 0.0)
+# Model lifecycle (lifecycle app, docs/lifecycle.md). A challenger is refused activation when
+# it is worse than the active version on labelled predictions by more than this (absolute, on
+# each gated metric), unless forced with a reason.
+PROMOTION_TOLERANCE = env_float("PROMOTION_TOLERANCE", 0.02)
+# Activations, review thresholds and audit sample rates take effect only once a second admin
+# approves them.
+REQUIRE_SECOND_APPROVER = env_bool("REQUIRE_SECOND_APPROVER", False)
+# Predictions a shadow scoring task takes at most at once.
+SHADOW_BATCH_SIZE = env_int("SHADOW_BATCH_SIZE", 500)
+# A crontab ("minute hour day-of-month month day-of-week", e.g. "0 3 * * 1") on which beat
+# retrains from outcomes and starts the new version shadowing (never activates it); empty: off.
+RETRAIN_SCHEDULE = env_str("RETRAIN_SCHEDULE", "")
 # How often a process checks which model version is active (seconds).
 MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
 # A prediction not routed within this many seconds is re-enqueued by the sweeper.
