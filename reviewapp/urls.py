@@ -20,6 +20,7 @@ urlpatterns = [
     path("monitoring/", include("monitoring.urls")),
     path("outcomes/", include("outcomes.urls")),
     path("quality/", include("outcomes.quality_urls")),
+    path("models/", include("lifecycle.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -33,7 +34,9 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
-    # predictions first: its predictions/batch/ must match before reviews' predictions/<request_id>/.
+    # lifecycle first: its gated models/<version>/activate/ replaces predictions' ungated one.
+    path("api/v1/", include("lifecycle.api.urls")),
+    # predictions next: its predictions/batch/ must match before reviews' predictions/<request_id>/.
     path("api/v1/", include("predictions.api.urls")),
     path("api/v1/", include("reviews.api.urls")),
     path("api/v1/", include("outcomes.api.urls")),
