@@ -303,6 +303,9 @@ SHADOW_BATCH_SIZE = env_int("SHADOW_BATCH_SIZE", 500)
 # A crontab ("minute hour day-of-month month day-of-week", e.g. "0 3 * * 1") on which beat
 # retrains from outcomes and starts the new version shadowing (never activates it); empty: off.
 RETRAIN_SCHEDULE = env_str("RETRAIN_SCHEDULE", "")
+# The scheduled retraining learns from the predictions of this many days before it runs: long
+# enough for chargebacks to arrive (weeks), short enough to follow fraud as it changes.
+RETRAIN_WINDOW_DAYS = env_int("RETRAIN_WINDOW_DAYS", 90)
 # How often a process checks which model version is active (seconds).
 MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
 # A prediction not routed within this many seconds is re-enqueued by the sweeper.
