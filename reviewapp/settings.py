@@ -310,6 +310,9 @@ RETRAIN_WINDOW_DAYS = env_int("RETRAIN_WINDOW_DAYS", 90)
 MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
 # A prediction not routed within this many seconds is re-enqueued by the sweeper.
 ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
+# A web process gathers the predictions its requests hand to Celery (routing, the shadow) and
+# sends them in one message per this many seconds (reviewapp/coalescing.py; 0: one per commit).
+TASK_COALESCE_SECONDS = env_float("TASK_COALESCE_SECONDS", 0.2)
 BATCH_MAX_ITEMS = env_int("BATCH_MAX_ITEMS", 1000)
 # Scoring requests with an API key take the lean route (predictions/api/fast.py); 0 sends them
 # through the whole middleware chain and DRF, which answer identically, only slower.
