@@ -4,6 +4,7 @@ Every MODEL_REFRESH_SECONDS each process reads the active version's row again: a
 activated loads that one's artifact; the same version with a new review threshold (or audit
 sample rate) keeps its scorer and scores with the new settings. So a change made in any process
 reaches every other within MODEL_REFRESH_SECONDS, and the one that made it at once (`forget`).
+The challenger (a version shadowing live traffic) is looked up the same way.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ _lock = threading.Lock()
 _loaded: dict[int, _Loaded] = {}
 # The active version's row: read from the database at most every MODEL_REFRESH_SECONDS.
 _active = RefreshedValue(selectors.model_version_active, seconds=lambda: settings.MODEL_REFRESH_SECONDS)
+
+
+def _challenger_row() -> ModelVersion | None:
+    # At most one row: a database constraint allows no second shadow version.
+    return ModelVersion.objects.filter(status=ModelVersion.Status.SHADOW).first()
+
+
+# The challenger's row (lifecycle's shadowing), read like the active one: the scoring path asks
+# whether one exists on every commit group, so the answer must cost no query per request.
+_challenger = RefreshedValue(_challenger_row, seconds=lambda: settings.MODEL_REFRESH_SECONDS)
+_challenger_loaded: dict[int, Scorer] = {}
 
 
 def artifact_full_path(version: ModelVersion) -> Path:
@@ -90,6 +102,30 @@ def get_active_model() -> ActiveModel:
         return cached.model
 
 
+def challenger_present() -> bool:
+    """Whether a version shadows live traffic; asks the database at most every
+    MODEL_REFRESH_SECONDS (the hot path's only cost of shadowing when none does)."""
+    return _challenger.get() is not None
+
+
+def challenger_version() -> ModelVersion | None:
+    """The challenger's row as this process last read it (see challenger_present)."""
+    return _challenger.get()
+
+
+def scorer_for(version: ModelVersion) -> Scorer:
+    """A loaded, checksummed scorer for any version, kept per process by version (a version's
+    artifact never changes); only the last one is kept, so a replaced challenger's memory is
+    returned. For the shadow worker; the hot path uses get_active_model."""
+    with _lock:
+        scorer = _challenger_loaded.get(version.pk)
+        if scorer is None:
+            scorer = load_version(version)
+            _challenger_loaded.clear()
+            _challenger_loaded[version.pk] = scorer
+        return scorer
+
+
 def _same_row(cached: ModelVersion, fresh: ModelVersion) -> bool:
     return all(
         getattr(cached, f.attname) == getattr(fresh, f.attname) for f in ModelVersion._meta.concrete_fields
@@ -108,3 +144,5 @@ def forget() -> None:
     with _lock:
         _loaded.clear()
         _active.clear()
+        _challenger_loaded.clear()
+        _challenger.clear()

@@ -339,6 +339,9 @@ def _insert_scored(
     to_route = [p.pk for p in created if p.routing_state == Prediction.RoutingState.PENDING]
     if to_route:
         transaction.on_commit(lambda: routing_enqueue(prediction_ids=to_route))
+    if registry.challenger_present():  # a cached flag: no query per request
+        created_ids = [p.pk for p in created]
+        transaction.on_commit(lambda: shadow_enqueue(prediction_ids=created_ids))
     metrics.predictions_observe(predictions=created)  # committed: callers hold no transaction
     return created
 
@@ -390,10 +393,22 @@ def _review_reason(
     version: ModelVersion, request_id: str, confidence: float
 ) -> tuple[str | None, float | None]:
     """Why a person will see this prediction (None if nobody will), and how likely that was."""
+    # The switch is read only for a confident prediction: a low one goes to review anyway.
+    everything = confidence >= version.review_threshold and switches.review_everything()
+    return review_reason_for(
+        version=version, request_id=request_id, confidence=confidence, review_everything=everything
+    )
+
+
+def review_reason_for(
+    *, version: ModelVersion, request_id: str, confidence: float, review_everything: bool = False
+) -> tuple[str | None, float | None]:
+    """The routing rule, pure: also what a shadowing challenger would have done (lifecycle),
+    with its own threshold and sample rate and without the kill switch (review_everything)."""
     if confidence < version.review_threshold:
         return Prediction.ReviewReason.LOW_CONFIDENCE, 1.0
     # The kill switch pauses automatic decisions: everything goes to a person.
-    if switches.review_everything():
+    if review_everything:
         return Prediction.ReviewReason.REVIEW_EVERYTHING, 1.0
     if in_sample(request_id, rate=version.audit_sample_rate):
         return Prediction.ReviewReason.AUDIT_SAMPLE, version.audit_sample_rate
@@ -420,6 +435,25 @@ def routing_enqueue(*, prediction_ids: list[int]) -> None:
     except Exception:  # the broker's errors vary by transport; none may fail the request
         logger.warning(
             "routing enqueue failed for %d predictions; the sweeper will retry",
+            len(prediction_ids),
+            exc_info=True,
+        )
+
+
+# The task that scores predictions with the challenger (lifecycle.services.shadow_scores_create),
+# found by name like ROUTING_TASK: lifecycle sits above this app (a test checks the name).
+SHADOW_TASK = "lifecycle.tasks.shadow_scores_create"
+
+
+def shadow_enqueue(*, prediction_ids: list[int]) -> None:
+    """Hand a commit group's predictions to the challenger, off the hot path; never fails the
+    request: if the broker is down, lifecycle's shadow sweep scores them later."""
+    task = current_app.tasks[SHADOW_TASK]
+    try:
+        task.apply_async(kwargs={"prediction_ids": prediction_ids})
+    except Exception:  # the broker's errors vary by transport; none may fail the request
+        logger.warning(
+            "shadow enqueue failed for %d predictions; the shadow sweep will score them",
             len(prediction_ids),
             exc_info=True,
         )

@@ -48,6 +48,11 @@ app.conf.update(
             "task": "predictions.tasks.routing_sweep",
             "schedule": crontab(minute="*"),
         },
+        # Predictions a challenger has not scored yet (broker down, worker died): lifecycle.
+        "shadow-sweep": {
+            "task": "lifecycle.tasks.shadow_sweep",
+            "schedule": crontab(minute="*"),
+        },
         "enqueue-due-callbacks": {
             "task": "reviews.tasks.callbacks_enqueue_due",
             "schedule": crontab(minute="*"),

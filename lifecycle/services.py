@@ -1,0 +1,281 @@
+"""Writes of the lifecycle: a challenger shadows live traffic, and its shadow scores.
+
+A challenger is a staged (or retired) version set to `status=shadow`: every prediction the
+active model answers while a `ShadowPeriod` is open is also scored and explained by it, in
+Celery after the commit (predictions.services.shadow_enqueue sends SHADOW_TASK by name), so
+the scoring API's answer and latency do not change. docs/lifecycle.md, "Shadowing".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.services import audit_event_record
+from lifecycle import selectors
+from lifecycle.models import ShadowPeriod, ShadowScore
+from predictions import registry
+from predictions.models import ModelVersion, Prediction
+from predictions.services import review_reason_for
+from reviewapp.errors import Conflict
+
+logger = logging.getLogger(__name__)
+
+SWEEP_GRACE = timedelta(seconds=30)  # a commit group's own task normally runs well within this
+
+
+class NotShadowable(Conflict):
+    """The version cannot shadow: it is the active one."""
+
+
+class NotShadowing(Conflict):
+    """No version is shadowing."""
+
+
+# --- starting and stopping --------------------------------------------------------------
+
+
+def shadow_start(*, version: int, actor: str, backfill_since: datetime | None = None) -> ShadowPeriod:
+    """Make `version` the challenger; the previous one (if any) goes back to staged.
+
+    The artifact is loaded and its checksum verified first, so a broken one is refused
+    (ArtifactError) before anything changes. With `backfill_since`, past predictions since
+    then are scored too (after the commit, in batches), so the comparison has figures at once.
+    """
+    target = selectors.model_version_by_number(version=version)
+    if target.status == ModelVersion.Status.ACTIVE:
+        raise NotShadowable({"version": [f"v{version} is the active version: it cannot shadow itself."]})
+    open_period = selectors.shadow_period_open()
+    if open_period is not None and open_period.model_version_id == target.pk:
+        # Already the challenger: nothing changes, but a backfill asked for is still done.
+        if backfill_since is not None:
+            shadow_backfill(period=open_period, since=backfill_since)
+        return open_period
+    registry.load_version(target)  # raises ArtifactError before anything changes
+    now = timezone.now()
+    with transaction.atomic():
+        active = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).first()
+        if active is None:
+            raise NotShadowable({"version": ["No version is active: there is nothing to shadow."]})
+        target = ModelVersion.objects.select_for_update().get(pk=target.pk)
+        if target.status == ModelVersion.Status.ACTIVE:  # activated since the check above
+            raise NotShadowable({"version": [f"v{version} is the active version."]})
+        previous = _period_end(actor=actor, reason=ShadowPeriod.EndReason.REPLACED, now=now)
+        target.status = ModelVersion.Status.SHADOW
+        target.save(update_fields=["status"])
+        period = ShadowPeriod.objects.create(
+            model_version=target, active_version=active, started_at=now, started_by=actor
+        )
+        audit_event_record(
+            action=AuditEvent.Action.MODEL_SHADOW_STARTED,
+            actor=actor,
+            object_type="model_version",
+            object_id=target.version,
+            before={"shadow_version": previous.model_version.version if previous else None},
+            after={
+                "shadow_version": target.version,
+                "active_version": active.version,
+                "backfill_since": backfill_since.isoformat() if backfill_since else None,
+            },
+        )
+    registry.forget()
+    if backfill_since is not None:
+        shadow_backfill(period=period, since=backfill_since)
+    return period
+
+
+def shadow_stop(*, actor: str) -> ShadowPeriod:
+    """End the open shadow period; its version goes back to staged. Its scores are kept."""
+    with transaction.atomic():
+        period = _period_end(actor=actor, reason=ShadowPeriod.EndReason.STOPPED, now=timezone.now())
+        if period is None:
+            raise NotShadowing("no version is shadowing")
+    registry.forget()
+    return period
+
+
+def shadow_period_close_on_activation(*, activated: ModelVersion, actor: str) -> None:
+    """Called by the activation service, in its transaction, once `activated` is active.
+
+    The challenger itself activated: its period ends `promoted` (it no longer shadows). Another
+    version activated: the period ends `active_changed` and the challenger goes on shadowing
+    against the new active version in a new period, so each period compares with one model.
+    """
+    now = timezone.now()
+    period = (
+        ShadowPeriod.objects.select_for_update()
+        .filter(ended_at__isnull=True)
+        .select_related("model_version", "active_version")
+        .first()
+    )
+    if period is None or period.active_version_id == activated.pk:
+        return
+    challenger = period.model_version
+    promoted = challenger.pk == activated.pk
+    reason = ShadowPeriod.EndReason.PROMOTED if promoted else ShadowPeriod.EndReason.ACTIVE_CHANGED
+    _period_close(period, actor=actor, reason=reason, now=now)
+    if promoted:
+        audit_event_record(
+            action=AuditEvent.Action.MODEL_SHADOW_STOPPED,
+            actor=actor,
+            object_type="model_version",
+            object_id=challenger.version,
+            before={"shadow_version": challenger.version},
+            after={"shadow_version": None, "end_reason": reason},
+        )
+    else:
+        ShadowPeriod.objects.create(
+            model_version=challenger, active_version=activated, started_at=now, started_by=actor
+        )
+        audit_event_record(
+            action=AuditEvent.Action.MODEL_SHADOW_STARTED,
+            actor=actor,
+            object_type="model_version",
+            object_id=challenger.version,
+            before={"shadow_version": challenger.version, "active_version": period.active_version.version},
+            after={"shadow_version": challenger.version, "active_version": activated.version},
+        )
+    transaction.on_commit(registry.forget)
+
+
+def _period_end(*, actor: str, reason: str, now: datetime) -> ShadowPeriod | None:
+    """End the open period, its version back to staged (unless it became active), audited."""
+    period = (
+        ShadowPeriod.objects.select_for_update()
+        .filter(ended_at__isnull=True)
+        .select_related("model_version")
+        .first()
+    )
+    if period is None:
+        return None
+    _period_close(period, actor=actor, reason=reason, now=now)
+    challenger = ModelVersion.objects.select_for_update().get(pk=period.model_version_id)
+    if challenger.status == ModelVersion.Status.SHADOW:
+        challenger.status = ModelVersion.Status.STAGED
+        challenger.save(update_fields=["status"])
+    audit_event_record(
+        action=AuditEvent.Action.MODEL_SHADOW_STOPPED,
+        actor=actor,
+        object_type="model_version",
+        object_id=challenger.version,
+        before={"shadow_version": challenger.version},
+        after={"shadow_version": None, "end_reason": reason},
+    )
+    return period
+
+
+def _period_close(period: ShadowPeriod, *, actor: str, reason: str, now: datetime) -> None:
+    period.ended_at, period.ended_by, period.end_reason = now, actor, reason
+    period.save(update_fields=["ended_at", "ended_by", "end_reason"])
+
+
+# --- shadow scores ----------------------------------------------------------------------
+
+
+def shadow_scores_create(*, prediction_ids: list[int]) -> int:
+    """Score a commit group's predictions with the challenger; returns how many it scored.
+
+    Only predictions answered by the open period's active version since it started count:
+    one enqueued before a challenger was stopped or replaced is skipped. Idempotent: a score
+    already stored (re-delivery, the sweep's overlap) is left as it is.
+    """
+    period = selectors.shadow_period_open()
+    if period is None or not prediction_ids:
+        return 0
+    predictions = Prediction.objects.filter(
+        pk__in=prediction_ids,
+        model_version_id=period.active_version_id,
+        created_at__gte=period.started_at,
+    ).only("pk", "request_id", "features")
+    return _score_and_store(period.model_version, predictions)
+
+
+def shadow_sweep(*, grace: timedelta = SWEEP_GRACE, batch_size: int | None = None) -> int:
+    """Score predictions of the open period still missing a shadow score (broker down, worker
+    died), oldest first, at most SHADOW_BATCH_SIZE per call; beat runs it every minute."""
+    period = selectors.shadow_period_open()
+    if period is None:
+        return 0
+    limit = batch_size or settings.SHADOW_BATCH_SIZE
+    scored = ShadowScore.objects.filter(prediction=OuterRef("pk"), model_version=period.model_version)
+    missing = (
+        Prediction.objects.filter(
+            model_version_id=period.active_version_id,
+            created_at__gte=period.started_at,
+            created_at__lt=timezone.now() - grace,
+        )
+        .filter(~Exists(scored))
+        .order_by("created_at")
+        .only("pk", "request_id", "features")[:limit]
+    )
+    stored = _score_and_store(period.model_version, missing)
+    if stored:
+        logger.info("shadow sweep scored %d predictions with v%d", stored, period.model_version.version)
+    return stored
+
+
+def shadow_backfill(*, period: ShadowPeriod, since: datetime, batch_size: int | None = None) -> int:
+    """Score the predictions made since `since` (before the period too) with the period's
+    challenger, a batch at a time; those it already scored are skipped."""
+    size = batch_size or settings.SHADOW_BATCH_SIZE
+    challenger = period.model_version
+    scored = ShadowScore.objects.filter(prediction=OuterRef("pk"), model_version=challenger)
+    ids = list(
+        Prediction.objects.filter(created_at__gte=since)
+        .exclude(model_version=challenger)
+        .filter(~Exists(scored))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    stored = 0
+    for start in range(0, len(ids), size):
+        chunk = Prediction.objects.filter(pk__in=ids[start : start + size])
+        stored += _score_and_store(challenger, chunk.only("pk", "request_id", "features"))
+    return stored
+
+
+def _score_and_store(challenger: ModelVersion, predictions: Iterable[Prediction]) -> int:
+    """One batched score-and-explain call, then one bulk insert (conflicts ignored)."""
+    scorer = registry.scorer_for(challenger)
+    rows = []
+    for prediction in predictions:
+        # A challenger may expect other features than the model that answered: a row it cannot
+        # read is skipped (and said), never a failed batch.
+        if scorer.validate(prediction.features):
+            logger.warning("v%d cannot score prediction %d", challenger.version, prediction.pk)
+            continue
+        rows.append(prediction)
+    if not rows:
+        return 0
+    results = scorer.score([p.features for p in rows])
+    now = timezone.now()
+    scores = []
+    for prediction, result in zip(rows, results, strict=True):
+        reason, _probability = review_reason_for(
+            version=challenger, request_id=prediction.request_id, confidence=result.confidence
+        )
+        needs_review = reason is not None and reason != Prediction.ReviewReason.AUDIT_SAMPLE
+        scores.append(
+            ShadowScore(
+                prediction=prediction,
+                model_version=challenger,
+                score=result.score,
+                label=result.label,
+                confidence=result.confidence,
+                routing=Prediction.Routing.REVIEW if needs_review else Prediction.Routing.AUTO,
+                review_reason=reason,
+                reason_codes=result.reason_codes(prediction.features),
+                base_value=result.base_value,
+                shap_values=result.contributions,
+                created_at=now,
+            )
+        )
+    created = ShadowScore.objects.bulk_create(scores, ignore_conflicts=True)
+    return len(created)
