@@ -198,6 +198,34 @@ def model_version_threshold_set(*, version: int, threshold: float, actor: str) -
     return target
 
 
+def model_version_audit_sample_rate_set(*, version: int, rate: float, actor: str) -> ModelVersion:
+    """Set the share of a version's automatic decisions also sent to blind review; audited.
+
+    0 turns the sample off, 1 reviews every confident prediction too. Every process samples
+    with it within MODEL_REFRESH_SECONDS, as with the threshold.
+    """
+    if not 0.0 <= rate <= 1.0 or rate != rate:  # NaN compares unequal to itself
+        raise InvalidInput({"audit_sample_rate": ["An audit sample rate is between 0 and 1."]})
+    with transaction.atomic():
+        target = ModelVersion.objects.select_for_update().filter(version=version).first()
+        if target is None:
+            raise InvalidInput({"version": [f"There is no model version {version}."]})
+        before = target.audit_sample_rate
+        if before != rate:
+            target.audit_sample_rate = rate
+            target.save(update_fields=["audit_sample_rate"])
+            audit_event_record(
+                action=AuditEvent.Action.MODEL_AUDIT_SAMPLE_RATE_CHANGED,
+                actor=actor,
+                object_type="model_version",
+                object_id=target.version,
+                before={"audit_sample_rate": before},
+                after={"audit_sample_rate": rate},
+            )
+    registry.forget()
+    return target
+
+
 # --- predictions ------------------------------------------------------------------------
 
 
