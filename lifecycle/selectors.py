@@ -21,7 +21,7 @@ class UnknownVersion(NotFound):
 def model_version_by_number(*, version: int) -> ModelVersion:
     found = ModelVersion.objects.filter(version=version).first()
     if found is None:
-        raise UnknownVersion(f"model version {version} does not exist")
+        raise UnknownVersion(f"There is no model version {version}.")
     return found
 
 
