@@ -7,6 +7,7 @@ written beside it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from predictions.models import ModelVersion
@@ -42,6 +43,8 @@ def _allowed(spec: dict[str, Any]) -> str:
 
 def _data_section(version: ModelVersion) -> list[str]:
     info, metrics = version.training_info, version.metrics
+    if info.get("source") == "outcomes":
+        return _retrained_data_section(info, metrics)
     source = info.get("source", "not recorded")
     if source == "demo generator":
         source = "synthetic card transactions from the demo generator"
@@ -65,6 +68,56 @@ def _data_section(version: ModelVersion) -> list[str]:
         "drift monitoring compares live traffic with them (population stability index)."
     )
     return lines
+
+
+def _when(value: str | None) -> str:
+    return f"{datetime.fromisoformat(value):%Y-%m-%d %H:%M %Z}" if value else "not recorded"
+
+
+def _retrained_data_section(info: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    # Written by lifecycle/retraining.py (`train_model --from-outcomes`); docs/lifecycle.md.
+    labelled_by = "their outcomes and analysts' reviews" if info.get("include_reviews") else "their outcomes"
+    lines = [
+        f"- Source: predictions stored by this service, labelled by {labelled_by} "
+        "(`train_model --from-outcomes`); automatic decisions are never labels",
+        f"- Window asked: {_when(info.get('since'))} to {_when(info.get('until'))}; labelled predictions "
+        f"made from {_when(info.get('first_prediction_at'))} to {_when(info.get('last_prediction_at'))}",
+        f"- Trained while v{info.get('active_version')} was active, on its features",
+        f"- Split by time at {_when(info.get('split_at'))}: trained on the {info.get('training_rows', 0):,} "
+        f"labelled predictions made before (standing for {info.get('training_weighted_rows', 0):,} "
+        f"once weighted), measured on the {info.get('holdout_rows', 0):,} made from then on",
+        f"- Left out: {info.get('excluded_late_labels', 0):,} training predictions whose label arrived after "
+        "the split time (a model trained then could not have known it)"
+        + (
+            f"; {info['excluded_other_features']:,} scored with other features"
+            if info.get("excluded_other_features")
+            else ""
+        ),
+        "- Weights: audit samples weigh 1 / their inclusion probability where their review is the "
+        "label, so the labels stand for the traffic and not only for its uncertain band; the "
+        "holdout metrics are weighted alike"
+        + (f" ({metrics['holdout_weighted_rows']:,} rows)" if "holdout_weighted_rows" in metrics else ""),
+        "- Training distributions of every feature and of the score are stored with the version, "
+        "taken from the traffic of the training period; drift monitoring compares live traffic with them.",
+    ]
+    return lines
+
+
+def _labels_section(info: dict[str, Any]) -> list[str]:
+    if info.get("source") != "outcomes":
+        return []
+    training, holdout = info.get("training_labels", {}), info.get("holdout_labels", {})
+    rows = [
+        [
+            source.capitalize(),
+            label,
+            training.get(source, {}).get(label, 0),
+            holdout.get(source, {}).get(label, 0),
+        ]
+        for source in ("outcome", "review")
+        for label in ("fraud", "legit")
+    ]
+    return ["## Labels", "", *_table(["Source", "Label", "Training rows", "Holdout rows"], rows), ""]
 
 
 def render(version: ModelVersion) -> str:
@@ -98,6 +151,7 @@ def render(version: ModelVersion) -> str:
         "",
         *_data_section(version),
         "",
+        *_labels_section(version.training_info),
         "## Features",
         "",
         *_table(

@@ -1,4 +1,6 @@
+import argparse
 import json
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -6,11 +8,17 @@ import pandas as pd
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.actors import cli_actor
+from lifecycle import retraining
 from predictions import services, training
+from predictions.models import ModelVersion
 
 
 class Command(BaseCommand):
-    help = "Train a model on demo data or a CSV, register it as a new version, optionally activate it."
+    help = (
+        "Train a model on demo data, a CSV or (--from-outcomes) the stored predictions labelled by "
+        "outcomes and reviews; register it as a new version, optionally activate or shadow it."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rows", type=int, default=100_000, help="Demo rows to generate")
@@ -24,8 +32,34 @@ class Command(BaseCommand):
         parser.add_argument("--write-schema", type=Path, help="Write the schema used to this file, to edit")
         parser.add_argument("--name", default="card-fraud", help="Model family name")
         parser.add_argument("--activate", action="store_true", help="Activate the new version")
+        retrain = parser.add_argument_group("retraining from what the product learned (docs/lifecycle.md)")
+        retrain.add_argument(
+            "--from-outcomes",
+            action="store_true",
+            help="Train on stored predictions labelled by their outcomes; registers a staged version",
+        )
+        retrain.add_argument(
+            "--since",
+            type=_date,
+            help=f"With --from-outcomes: predictions made on or after this date (YYYY-MM-DD, UTC; "
+            f"default {settings.RETRAIN_WINDOW_DAYS} days ago)",
+        )
+        retrain.add_argument(
+            "--include-reviews",
+            action="store_true",
+            help="With --from-outcomes: where no outcome arrived, use the analyst's final label",
+        )
+        retrain.add_argument(
+            "--shadow", action="store_true", help="With --from-outcomes: start the new version shadowing"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["from_outcomes"]:
+            self._from_outcomes(options)
+            return
+        for flag in ("since", "include_reviews", "shadow"):
+            if options[flag]:
+                raise CommandError(f"--{flag.replace('_', '-')} goes with --from-outcomes")
         frame, schema, target, info = self._data(options)
         if options["write_schema"]:
             options["write_schema"].write_text(json.dumps(schema, indent=2))
@@ -47,6 +81,43 @@ class Command(BaseCommand):
         if options["activate"]:
             services.model_version_activate(version=version.version, actor="train_model")
             self.stdout.write(self.style.SUCCESS(f"activated v{version.version}"))
+
+    def _from_outcomes(self, options: dict[str, Any]) -> None:
+        if options["activate"]:
+            # A version trained on what the product learned is promoted on evidence: it shadows
+            # live traffic first, then passes the promotion gate (docs/lifecycle.md).
+            raise CommandError(
+                "--from-outcomes never activates: add --shadow, then activate it through the promotion gate"
+            )
+        for flag in ("csv", "target", "time_column", "schema", "write_schema"):
+            if options[flag]:
+                raise CommandError(f"--{flag.replace('_', '-')} does not go with --from-outcomes")
+        since = options["since"] or retraining.retrain_window_start()
+        try:
+            version = retraining.model_version_retrain(
+                since=since,
+                include_reviews=options["include_reviews"],
+                actor=cli_actor(),
+                shadow=options["shadow"],
+                seed=options["seed"],
+            )
+        except retraining.RetrainRefused as error:
+            raise CommandError(_message(error)) from error
+        self._report(version)
+
+    def _report(self, version: ModelVersion) -> None:
+        info = version.training_info
+        self.stdout.write(
+            f"registered {version.name} v{version.version} sha256={version.sha256[:16]}… "
+            f"({version.get_status_display().lower()})"
+        )
+        self.stdout.write(
+            f"  trained on {info['training_rows']} rows ({info['training_weighted_rows']} weighted), "
+            f"measured on {info['holdout_rows']} made from {info['split_at']}; "
+            f"{info['excluded_late_labels']} left out whose label came after that"
+        )
+        for metric, value in version.metrics.items():
+            self.stdout.write(f"  {metric:>20}: {value}")
 
     def _data(
         self, options: dict[str, Any]
@@ -95,3 +166,18 @@ def _refuse_missing_values(frame: pd.DataFrame, columns: list[str], source: Path
     if gaps:
         listed = ", ".join(f"{column} ({count} rows)" for column, count in gaps.items())
         raise CommandError(f"{source} has missing values in {listed}; fill or drop those rows first")
+
+
+def _date(value: str) -> datetime:
+    """A YYYY-MM-DD date as the start of that day in UTC."""
+    try:
+        return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _message(error: retraining.RetrainRefused) -> str:
+    return "; ".join(
+        f"{name}: {' '.join(problems)}" if name != "detail" else str(problems)
+        for name, problems in error.errors.items()
+    )
