@@ -150,7 +150,10 @@ class Prediction(models.Model):
 
     request_id = models.CharField(max_length=64, unique=True)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT)
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
+    # No index of its own: prediction_version_created (model_version, created_at) serves it.
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_index=False
+    )
     features = models.JSONField()
     features_digest = models.CharField(max_length=64, help_text="sha256 of the canonical features")
     score = models.FloatField(help_text="Fraud probability")
@@ -177,7 +180,8 @@ class Prediction(models.Model):
         blank=True,
         help_text="The probability with which it was sent to review (1, or the audit sample rate)",
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # No index of its own: prediction_quality_volume's key is created_at (so is every index below).
+    created_at = models.DateTimeField(auto_now_add=True)
     # The effective outcome (outcomes app): the latest by occurred_at of what upstream reported,
     # kept here so the audit search and the scorecard filter on it without a join.
     # Null, not empty, while there is none: SQLite adds a nullable column in place, where a
