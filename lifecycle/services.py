@@ -91,8 +91,16 @@ def shadow_start(*, version: int, actor: str, backfill_since: datetime | None = 
     return period
 
 
-def shadow_stop(*, actor: str) -> ShadowPeriod:
-    """End the open shadow period; its version goes back to staged. Its scores are kept."""
+def shadow_stop(*, actor: str, version: int | None = None) -> ShadowPeriod:
+    """End the open shadow period; its version goes back to staged. Its scores are kept.
+
+    With `version`, only if that version is the one shadowing (an API call names it).
+    """
+    if version is not None:
+        open_period = selectors.shadow_period_open()
+        if open_period is None or open_period.model_version.version != version:
+            selectors.model_version_by_number(version=version)  # 404 for an unknown one
+            raise NotShadowing(f"v{version} is not shadowing")
     with transaction.atomic():
         period = _period_end(actor=actor, reason=ShadowPeriod.EndReason.STOPPED, now=timezone.now())
         if period is None:

@@ -189,3 +189,75 @@ def test_the_selector_keeps_to_the_window(active_model, candidate):
 def test_the_selector_refuses_an_unknown_version(db):
     with pytest.raises(UnknownVersion):
         model_version_comparison(version=99)
+
+
+# --- the API ----------------------------------------------------------------------------
+
+
+def comparison_url(version: int) -> str:
+    return f"/api/v1/models/{version}/comparison/"
+
+
+@pytest.mark.parametrize("role", ["auditor", "admin"])
+def test_auditors_and_admins_read_the_comparison(client, make_user, active_model, candidate, role):
+    labelled_evidence(active=active_model, candidate=candidate, missed_frauds=3)
+    client.force_login(make_user(role))
+
+    response = client.get(comparison_url(candidate.version))
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["version"], data["n"]) == (candidate.version, 20)
+    assert data["labelled"]["challenger"]["recall"]["value"] == pytest.approx(0.7)
+    assert data["labelled"]["active"]["roc_auc"]["value"] == 1.0
+    assert data["gate"]["allowed"] is False
+    assert len(data["gate"]["reasons"]) == 2
+
+
+def test_the_window_is_taken_from_the_query(client, make_user, active_model, candidate):
+    scored_pair(
+        active=active_model,
+        candidate=candidate,
+        active_score=0.9,
+        candidate_score=0.9,
+        created_at=timezone.now() - timedelta(days=3),
+    )
+    client.force_login(make_user("auditor"))
+    since = (timezone.now() - timedelta(days=4)).isoformat()
+    until = (timezone.now() - timedelta(days=2)).isoformat()
+
+    response = client.get(comparison_url(candidate.version), {"since": since, "until": until})
+
+    assert response.json()["n"] == 1
+    assert client.get(comparison_url(candidate.version)).json()["n"] == 0  # default: since shadowing
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2026-13-01"}, "until"),
+        ({"since": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"}, "since"),
+        ({"since": "2026-11-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"}, "since"),
+    ],
+)
+def test_a_bad_window_is_400_naming_the_field(client, make_user, candidate, query, field):
+    client.force_login(make_user("auditor"))
+
+    response = client.get(comparison_url(candidate.version), query)
+
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_an_unknown_version_is_404(client, make_user, db):
+    client.force_login(make_user("auditor"))
+
+    assert client.get(comparison_url(99)).status_code == 404
+
+
+def test_analysts_and_api_keys_may_not_read_it(client, make_user, api_client, candidate):
+    client.force_login(make_user("analyst"))
+
+    assert client.get(comparison_url(candidate.version)).status_code == 403
+    assert api_client.get(comparison_url(candidate.version)).status_code == 403

@@ -289,3 +289,88 @@ def test_the_command_starts_backfills_and_stops(challenger, api_client, transact
 
     call_command("shadow_model", "--stop")
     assert ShadowPeriod.objects.get().end_reason == "stopped"
+
+
+# --- the API ----------------------------------------------------------------------------
+
+
+def shadow_url(version: int) -> str:
+    return f"/api/v1/models/{version}/shadow/"
+
+
+@pytest.fixture
+def admin_client(client, make_user):
+    client.force_login(make_user("admin", "root"))
+    return client
+
+
+def test_an_admin_starts_shadowing_over_the_api(admin_client, challenger, active_model):
+    response = admin_client.post(shadow_url(challenger.version), content_type="application/json")  # no body
+
+    assert response.status_code == 201
+    assert response.json()["version"] == challenger.version
+    assert response.json()["active_version"] == active_model.version
+    assert response.json()["started_by"] == "user:root"
+    assert ModelVersion.objects.get(pk=challenger.pk).status == "shadow"
+
+
+def test_the_api_backfills_when_asked(admin_client, challenger, api_client, transactions):
+    post_json(api_client, BATCH_URL, {"items": [{"features": r} for r in transactions(3, seed=2)]})
+
+    response = admin_client.post(
+        shadow_url(challenger.version), {"backfill_days": 2}, content_type="application/json"
+    )
+
+    assert response.status_code == 201
+    assert ShadowScore.objects.count() == 3
+
+
+@pytest.mark.parametrize("days", [0, -1, "many", 1000])
+def test_a_bad_backfill_is_400_naming_the_field(admin_client, challenger, days):
+    response = admin_client.post(
+        shadow_url(challenger.version), {"backfill_days": days}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "backfill_days" in response.json()
+    assert not ShadowPeriod.objects.exists()
+
+
+def test_the_active_version_is_409_and_an_unknown_one_404(admin_client, active_model):
+    assert (
+        admin_client.post(shadow_url(active_model.version), content_type="application/json").status_code
+        == 409
+    )
+    assert admin_client.post(shadow_url(99), content_type="application/json").status_code == 404
+
+
+def test_a_broken_artifact_is_409_over_the_api(admin_client, challenger):
+    artifact_tamper(challenger)
+
+    response = admin_client.post(shadow_url(challenger.version), content_type="application/json")
+
+    assert response.status_code == 409
+    assert "nothing changed" in response.json()["detail"]
+
+
+def test_delete_stops_shadowing(admin_client, shadowing, register_model):
+    other = register_model(activate=False)
+    assert admin_client.delete(shadow_url(other.version)).status_code == 409  # not the challenger
+
+    response = admin_client.delete(shadow_url(shadowing.version))
+
+    assert response.status_code == 200
+    assert response.json()["end_reason"] == "stopped"
+    assert admin_client.delete(shadow_url(shadowing.version)).status_code == 409
+
+
+@pytest.mark.parametrize("role", ["auditor", "analyst"])
+def test_only_admins_shadow(client, make_user, challenger, role):
+    client.force_login(make_user(role))
+
+    assert client.post(shadow_url(challenger.version), content_type="application/json").status_code == 403
+    assert client.delete(shadow_url(challenger.version)).status_code == 403
+
+
+def test_an_api_key_cannot_shadow(api_client, challenger):
+    assert api_client.post(shadow_url(challenger.version), format="json").status_code == 403
