@@ -30,6 +30,7 @@ from predictions.persistence import ScoredRow, scored_rows_insert
 from predictions.sampling import in_sample
 from predictions.scoring import Scored, artifact_bytes, bytes_sha256
 from predictions.selectors import API_KEY_PREFIX, api_key_cache_clear, api_key_hash
+from reviewapp.coalescing import Coalescer
 from reviewapp.rates import parse_rate
 
 if TYPE_CHECKING:  # training imports pandas, which a web process never needs
@@ -366,10 +367,10 @@ def _insert_scored(
     created = [row.prediction for row in rows]
     to_route = [p.pk for p in created if p.routing_state == Prediction.RoutingState.PENDING]
     if to_route:
-        transaction.on_commit(lambda: routing_enqueue(prediction_ids=to_route))
+        transaction.on_commit(lambda: _send_after_commit(_routing_batches, to_route))
     if registry.challenger_present():  # a cached flag: no query per request
         created_ids = [p.pk for p in created]
-        transaction.on_commit(lambda: shadow_enqueue(prediction_ids=created_ids))
+        transaction.on_commit(lambda: _send_after_commit(_shadow_batches, created_ids))
     metrics.predictions_observe(predictions=created)  # committed: callers hold no transaction
     return created
 
@@ -454,18 +455,18 @@ ROUTING_TASK = "reviews.tasks.review_items_route"
 
 def routing_enqueue(*, prediction_ids: list[int]) -> None:
     """Hand predictions to the routing task; if the broker is down, the sweeper retries."""
+    _task_send(ROUTING_TASK, prediction_ids, failed="routing enqueue failed; the sweeper will retry")
+
+
+def _task_send(name: str, prediction_ids: list[int], *, failed: str) -> None:
     # From the app's registry rather than send_task: send_task always publishes, ignoring
-    # task_always_eager, on which the no-broker mode (the demo, the tests) relies. reviews
-    # registers the task at start-up (ReviewsConfig.ready), so this is a dictionary look-up.
-    task = current_app.tasks[ROUTING_TASK]
+    # task_always_eager, on which the no-broker mode (the demo, the tests) relies. The apps
+    # register their tasks at start-up, so this is a dictionary look-up.
+    task = current_app.tasks[name]
     try:
         task.apply_async(kwargs={"prediction_ids": prediction_ids})
     except Exception:  # the broker's errors vary by transport; none may fail the request
-        logger.warning(
-            "routing enqueue failed for %d predictions; the sweeper will retry",
-            len(prediction_ids),
-            exc_info=True,
-        )
+        logger.warning("%s (%d predictions)", failed, len(prediction_ids), exc_info=True)
 
 
 # The task that scores predictions with the challenger (lifecycle.services.shadow_scores_create),
@@ -476,15 +477,34 @@ SHADOW_TASK = "lifecycle.tasks.shadow_scores_create"
 def shadow_enqueue(*, prediction_ids: list[int]) -> None:
     """Hand a commit group's predictions to the challenger, off the hot path; never fails the
     request: if the broker is down, lifecycle's shadow sweep scores them later."""
-    task = current_app.tasks[SHADOW_TASK]
-    try:
-        task.apply_async(kwargs={"prediction_ids": prediction_ids})
-    except Exception:  # the broker's errors vary by transport; none may fail the request
-        logger.warning(
-            "shadow enqueue failed for %d predictions; the shadow sweep will score them",
-            len(prediction_ids),
-            exc_info=True,
-        )
+    _task_send(SHADOW_TASK, prediction_ids, failed="shadow enqueue failed; the shadow sweep will score them")
+
+
+# What the scoring path hands to Celery after each commit goes out one message per
+# TASK_COALESCE_SECONDS per process, not one per request (reviewapp/coalescing.py; figures in
+# bench/README.md). What a killed process held is still in the outboxes (routing_state
+# "pending", predictions without a shadow score), which the sweepers send again.
+_COALESCED_MAX_IDS = 500
+_routing_batches = Coalescer(
+    name="routing",
+    send=lambda ids: routing_enqueue(prediction_ids=ids),
+    window_seconds=lambda: settings.TASK_COALESCE_SECONDS,
+    max_ids=_COALESCED_MAX_IDS,
+)
+_shadow_batches = Coalescer(
+    name="shadow",
+    send=lambda ids: shadow_enqueue(prediction_ids=ids),
+    window_seconds=lambda: settings.TASK_COALESCE_SECONDS,
+    max_ids=_COALESCED_MAX_IDS,
+)
+
+
+def _send_after_commit(batches: Coalescer, prediction_ids: list[int]) -> None:
+    # Without a broker (the demo, the tests) tasks run eagerly: at once, as they always did.
+    if current_app.conf.task_always_eager or settings.TASK_COALESCE_SECONDS <= 0:
+        batches.send_now(prediction_ids)
+    else:
+        batches.add(prediction_ids)
 
 
 def predictions_routed_mark(*, predictions: list[Prediction]) -> None:

@@ -28,7 +28,12 @@ class Coalescer:
     """Gathers ids and calls `send` with them at most once per window, from a daemon thread."""
 
     def __init__(
-        self, *, name: str, send: Callable[[list[int]], None], window_seconds: float, max_ids: int
+        self,
+        *,
+        name: str,
+        send: Callable[[list[int]], None],
+        window_seconds: Callable[[], float],
+        max_ids: int,
     ) -> None:
         self.name = name
         self._send = send
@@ -51,6 +56,10 @@ class Coalescer:
             self.flush()
         else:
             self._arrived.set()
+
+    def send_now(self, ids: list[int]) -> None:
+        """Send `ids` at once, by themselves (no broker to spare: tasks run eagerly)."""
+        self._send(ids)
 
     def flush(self) -> None:
         """Send what is held now, if anything."""
@@ -76,6 +85,6 @@ class Coalescer:
         while True:
             arrived.wait()
             # The window: what other requests hand over meanwhile goes in the same message.
-            time.sleep(self._window_seconds)
+            time.sleep(self._window_seconds())  # read each time, so settings apply
             arrived.clear()
             self.flush()

@@ -31,7 +31,7 @@ class Recorder:
 
 def test_ids_handed_over_within_a_window_go_in_one_send():
     sent = Recorder()
-    coalescer = Coalescer(name="test", send=sent, window_seconds=0.3, max_ids=100)
+    coalescer = Coalescer(name="test", send=sent, window_seconds=lambda: 0.3, max_ids=100)
 
     coalescer.add([1])
     coalescer.add([2, 3])
@@ -42,7 +42,7 @@ def test_ids_handed_over_within_a_window_go_in_one_send():
 
 def test_a_later_window_is_a_later_send():
     sent = Recorder()
-    coalescer = Coalescer(name="test", send=sent, window_seconds=0.05, max_ids=100)
+    coalescer = Coalescer(name="test", send=sent, window_seconds=lambda: 0.05, max_ids=100)
 
     coalescer.add([1])
     sent.wait_for(1)
@@ -53,7 +53,7 @@ def test_a_later_window_is_a_later_send():
 
 def test_a_full_batch_is_sent_at_once_by_the_thread_that_filled_it():
     sent = Recorder()
-    coalescer = Coalescer(name="test", send=sent, window_seconds=3600, max_ids=3)
+    coalescer = Coalescer(name="test", send=sent, window_seconds=lambda: 3600, max_ids=3)
 
     coalescer.add([1, 2])
     assert sent.calls == []
@@ -64,7 +64,7 @@ def test_a_full_batch_is_sent_at_once_by_the_thread_that_filled_it():
 
 def test_flush_sends_what_is_held_as_the_process_exits():
     sent = Recorder()
-    coalescer = Coalescer(name="test", send=sent, window_seconds=3600, max_ids=100)
+    coalescer = Coalescer(name="test", send=sent, window_seconds=lambda: 3600, max_ids=100)
     coalescer.add([7, 8])
 
     coalescer.flush()  # registered with atexit
@@ -75,7 +75,7 @@ def test_flush_sends_what_is_held_as_the_process_exits():
 
 def test_a_failed_send_is_logged_and_the_next_window_still_sends(caplog):
     sent = Recorder(fail_first=True)
-    coalescer = Coalescer(name="routing", send=sent, window_seconds=0.05, max_ids=100)
+    coalescer = Coalescer(name="routing", send=sent, window_seconds=lambda: 0.05, max_ids=100)
 
     coalescer.add([1])
     sent.wait_for(1)
@@ -94,7 +94,7 @@ def _child_adds(coalescer: Coalescer, parent_done) -> None:
 def test_a_forked_process_sends_its_own_ids_and_not_its_parents():
     context = multiprocessing.get_context("fork")
     sent, parent_done = context.Queue(), context.Event()
-    coalescer = Coalescer(name="test", send=sent.put, window_seconds=3600, max_ids=3)
+    coalescer = Coalescer(name="test", send=sent.put, window_seconds=lambda: 3600, max_ids=3)
     coalescer.add([1])  # held by the parent for an hour
 
     child = context.Process(target=_child_adds, args=(coalescer, parent_done))

@@ -228,7 +228,10 @@ def test_it_routes_predictions_accepted_while_the_worker_was_down(worker, api_cl
     assert_each_routed_once(request_ids)
 
 
-def test_it_loses_nothing_when_the_worker_is_killed_mid_task(worker, api_client, uncertain_transactions):
+def test_it_loses_nothing_when_the_worker_is_killed_mid_task(
+    worker, api_client, uncertain_transactions, settings
+):
+    settings.TASK_COALESCE_SECONDS = 0  # a task per batch, so one is caught and the rest queued
     worker.start()
     with review_item_inserts_blocked():
         # Four batches, four routing tasks: the worker takes the first and waits on the lock.
@@ -276,7 +279,26 @@ def test_it_redelivers_the_task_of_a_killed_pool_process(worker, api_client, unc
     assert_each_routed_once(request_ids)
 
 
-def test_it_accepts_predictions_while_the_broker_is_down(worker, api_client, uncertain_transactions, caplog):
+def test_requests_within_a_window_are_routed_by_one_task(
+    worker, api_client, uncertain_transactions, settings
+):
+    settings.TASK_COALESCE_SECONDS = 1.0
+    worker.start()
+    request_ids = [post_one(api_client, features)["request_id"] for features in uncertain_transactions(5)]
+
+    wait_until_routed(request_ids)
+
+    assert_each_routed_once(request_ids)
+    # One routing task marks its predictions routed at one time: five requests, at most two
+    # windows (the first may close while the later requests are still being answered).
+    routed_at = set(Prediction.objects.filter(request_id__in=request_ids).values_list("routed_at", flat=True))
+    assert 1 <= len(routed_at) <= 2
+
+
+def test_it_accepts_predictions_while_the_broker_is_down(
+    worker, api_client, uncertain_transactions, caplog, settings
+):
+    settings.TASK_COALESCE_SECONDS = 0  # each request publishes at once, while the broker is down
     first, second = uncertain_transactions(2)
     with broker_unreachable():
         started = time.monotonic()
