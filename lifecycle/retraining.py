@@ -376,3 +376,37 @@ def _reference(
 def retrain_window_start(*, now: datetime | None = None) -> datetime:
     """The start of the scheduled retraining's window: RETRAIN_WINDOW_DAYS before now."""
     return (now or timezone.now()) - timedelta(days=settings.RETRAIN_WINDOW_DAYS)
+
+
+def model_version_retrain_scheduled(*, now: datetime | None = None) -> ModelVersion | None:
+    """What beat runs on RETRAIN_SCHEDULE: retrain on the window, with reviews, and shadow it.
+
+    Refused for want of labels, it logs a warning and returns None: the next run tries again,
+    and a task that raised would only retry into the same refusal. A challenger an admin chose
+    keeps shadowing (the new version stays staged for them to pick); one the schedule started
+    is replaced by the newer. Never activates.
+    """
+    from lifecycle import selectors as lifecycle_selectors
+
+    now = now or timezone.now()
+    challenger = lifecycle_selectors.shadow_period_open()
+    shadow = challenger is None or challenger.started_by == RETRAINED_BY
+    try:
+        version = model_version_retrain(
+            since=retrain_window_start(now=now),
+            until=now,
+            include_reviews=True,
+            actor=RETRAINED_BY,
+            shadow=shadow,
+        )
+    except RetrainRefused as error:
+        logger.warning("scheduled retraining refused: %s", error.errors.get("detail", error.errors))
+        return None
+    if not shadow and challenger is not None:
+        logger.info(
+            "retrained v%s left staged: v%s, chosen by %s, is shadowing",
+            version.version,
+            challenger.model_version.version,
+            challenger.started_by,
+        )
+    return version

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from lifecycle import services
+from lifecycle import retraining, services
 
 
 # predictions sends this task by name (predictions.services.SHADOW_TASK): keep the two in step.
@@ -23,3 +23,12 @@ def shadow_scores_create(prediction_ids: list[int]) -> int:
 @shared_task(time_limit=120, soft_time_limit=100)
 def shadow_sweep() -> int:
     return services.shadow_sweep()
+
+
+# On RETRAIN_SCHEDULE (reviewapp/celery.py), off by default. No retries: a refusal (too few
+# labels) is logged and returned by the service, and anything else would fail again at once.
+# The hard limit stays below the broker's visibility timeout (600 s), so it is never run twice.
+@shared_task(time_limit=540, soft_time_limit=500)
+def model_retrain() -> int | None:
+    version = retraining.model_version_retrain_scheduled()
+    return version.version if version else None

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Celery, signals
 from celery.schedules import crontab
+from django.conf import settings
 from django.db import close_old_connections
+
+from reviewapp.schedules import crontab_from
 
 if TYPE_CHECKING:
     from celery.app.task import Task
@@ -87,6 +90,21 @@ app.conf.update(
 # for up to DB_REUSE_MAX tasks and treat each task as Django treats a request: drop the
 # connection when it is too old (CONN_MAX_AGE) or broken, and health-check it before reuse.
 app.conf.CELERY_DB_REUSE_MAX = 1000
+
+
+def retrain_beat_schedule(schedule: str) -> dict[str, dict[str, Any]]:
+    """Beat's entry for retraining from outcomes (docs/lifecycle.md) when RETRAIN_SCHEDULE is set."""
+    if not schedule.strip():
+        return {}
+    return {
+        "retrain-from-outcomes": {
+            "task": "lifecycle.tasks.model_retrain",
+            "schedule": crontab_from("RETRAIN_SCHEDULE", schedule),
+        }
+    }
+
+
+app.conf.beat_schedule.update(retrain_beat_schedule(settings.RETRAIN_SCHEDULE))
 
 
 @signals.task_prerun.connect

@@ -9,6 +9,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from reviewapp.env import env_bool, env_float, env_int, env_list, env_share, env_str
+from reviewapp.schedules import env_crontab
 
 
 def _next_redis_db(url: str) -> str:
@@ -302,7 +303,7 @@ REQUIRE_SECOND_APPROVER = env_bool("REQUIRE_SECOND_APPROVER", False)
 SHADOW_BATCH_SIZE = env_int("SHADOW_BATCH_SIZE", 500)
 # A crontab ("minute hour day-of-month month day-of-week", e.g. "0 3 * * 1") on which beat
 # retrains from outcomes and starts the new version shadowing (never activates it); empty: off.
-RETRAIN_SCHEDULE = env_str("RETRAIN_SCHEDULE", "")
+RETRAIN_SCHEDULE = env_crontab("RETRAIN_SCHEDULE")
 # The scheduled retraining learns from the predictions of this many days before it runs: long
 # enough for chargebacks to arrive (weeks), short enough to follow fraud as it changes.
 RETRAIN_WINDOW_DAYS = env_int("RETRAIN_WINDOW_DAYS", 90)
