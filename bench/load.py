@@ -48,6 +48,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--web-workers", type=int, default=2, help="web server worker processes")
     parser.add_argument("--worker-class", default="gthread", help="as deploy/gunicorn.conf.py")
     parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
+    parser.add_argument(
+        "--challenger",
+        action="store_true",
+        help="a second model version shadows the load (scored off the hot path): what that costs the API",
+    )
     parser.add_argument("--port", type=int, default=8020)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/reviewapp_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
@@ -95,6 +100,45 @@ def create_database(url: str) -> None:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def shadow_set(args: argparse.Namespace, env: dict[str, str]) -> None:
+    """With --challenger, a staged version (trained once, kept) shadows the load; else none does."""
+    import psycopg
+
+    with psycopg.connect(args.database_url, autocommit=True) as connection:
+        shadowing = connection.execute(
+            "SELECT version FROM predictions_modelversion WHERE status = 'shadow'"
+        ).fetchone()
+        if not args.challenger:
+            if shadowing:
+                manage(env, "shadow_model", "--stop")
+            return
+        if shadowing:
+            return
+        staged = "SELECT max(version) FROM predictions_modelversion WHERE status = 'staged'"
+        if connection.execute(staged).fetchone()[0] is None:
+            manage(env, "train_model", "--rows", "30000", "--seed", "7")
+        manage(env, "shadow_model", str(connection.execute(staged).fetchone()[0]))
+
+
+def shadow_report(args: argparse.Namespace, *, last_minutes: int = 5) -> None:
+    """Whether the challenger kept up: the recent predictions it scored, now and once drained."""
+    import psycopg
+
+    count = f"""
+        SELECT count(*), count(s.id) FROM predictions_prediction p
+        LEFT JOIN lifecycle_shadowscore s ON s.prediction_id = p.id
+        WHERE p.created_at > now() - interval '{last_minutes} minutes'
+    """
+    with psycopg.connect(args.database_url, autocommit=True) as connection:
+        made, shadowed = connection.execute(count).fetchone()
+        print(f"shadow: {shadowed} of the {made} predictions of the last {last_minutes} min scored at the end")
+        started = time.monotonic()
+        while shadowed < made and time.monotonic() - started < 120:
+            time.sleep(1)
+            made, shadowed = connection.execute(count).fetchone()
+        print(f"shadow: {shadowed} of {made} after {time.monotonic() - started:.0f} s more")
 
 
 def wait_until_up(url: str, deadline: float) -> None:
@@ -248,6 +292,7 @@ def main() -> None:
     create_database(args.database_url)
     manage(env, "migrate", "--noinput")
     manage(env, "ensure_model")
+    shadow_set(args, env)
     api_key = manage(env, "create_api_key", f"bench-{int(time.time())}").strip()
     env["BENCH_API_KEY"] = api_key
     worker = subprocess.Popen(
@@ -289,6 +334,8 @@ def main() -> None:
             client_before.children_user + client_before.children_system
         )
         report(args, stats, web=web.pid, worker=worker.pid, cpu=spent)
+        if args.challenger:
+            shadow_report(args)
         if args.mode == "batch":
             copy_baseline(args, served_rows_per_s=stats["rps"] * args.batch_size)
     finally:
@@ -384,7 +431,7 @@ def report(
     print(
         f"mode={args.mode} client={args.client} users={args.users} duration={args.duration}s "
         f"server={args.server} web_workers={args.web_workers} worker_class={args.worker_class} "
-        f"threads={args.threads} "
+        f"threads={args.threads} challenger={'yes' if args.challenger else 'no'} "
         f"cpus={os.cpu_count()}"
     )
     print(
