@@ -133,7 +133,7 @@ def shadow_report(args: argparse.Namespace, *, last_minutes: int = 5) -> None:
     """
     with psycopg.connect(args.database_url, autocommit=True) as connection:
         made, shadowed = connection.execute(count).fetchone()
-        print(f"shadow: {shadowed} of the {made} predictions of the last {last_minutes} min scored at the end")
+        print(f"shadow: {shadowed} of the {made} predictions of the last {last_minutes} min scored")
         started = time.monotonic()
         while shadowed < made and time.monotonic() - started < 120:
             time.sleep(1)
