@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lifecycle import views
+from lifecycle import approval_views, views
 
 app_name = "lifecycle"
 
@@ -10,7 +10,12 @@ urlpatterns: list = [
     path("", views.models, name="models"),
     path("<int:version>/shadow/", views.model_shadow, name="model-shadow"),
     path("<int:version>/comparison/", views.model_comparison, name="model-comparison"),
-    # Activation and four eyes (lifecycle/approval_views.py): "model-activate", "changes",
-    # "change-approve", "change-reject", "change-withdraw", "threshold-propose",
-    # "audit-sample-rate-propose".
+    # Activation and four eyes (lifecycle/approval_views.py).
+    path("<int:version>/activate/", approval_views.model_activate, name="model-activate"),
+    path("changes/", approval_views.changes, name="changes"),
+    path("changes/<int:pk>/approve/", approval_views.change_approve, name="change-approve"),
+    path("changes/<int:pk>/reject/", approval_views.change_reject, name="change-reject"),
+    path("changes/<int:pk>/withdraw/", approval_views.change_withdraw, name="change-withdraw"),
+    path("threshold/", approval_views.threshold_propose, name="threshold-propose"),
+    path("audit-sample-rate/", approval_views.audit_sample_rate_propose, name="audit-sample-rate-propose"),
 ]

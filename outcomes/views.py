@@ -1,6 +1,7 @@
 """The outcomes pages: an admin's upload of outcomes (the same as import_outcomes); the quality
-pages, the scorecard at /quality/ and the threshold what-if at /quality/thresholds/, where an
-admin applies a threshold to the active model."""
+pages, the scorecard at /quality/ and the threshold what-if at /quality/thresholds/, whose
+"apply" form posts to lifecycle's `lifecycle:threshold-propose` (a review threshold change may
+need a second admin, REQUIRE_SECOND_APPROVER; four eyes lives in lifecycle, above this app)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.actors import actor_name
 from outcomes import charts, quality, services
 from outcomes.forms import OutcomeUploadForm, QualityWindowForm, ThresholdApplyForm, ThresholdsForm
 from outcomes.imports import COLUMNS, UnreadableFile, csv_rows, text_stream
-from predictions import services as services_predictions
-from predictions.selectors import model_version_active
 from reviewapp.roles import ADMIN, AUDITOR, has_role, role_required
 
 
@@ -157,6 +154,7 @@ def thresholds(request: HttpRequest) -> HttpResponse:
         carried=carried,
         query=urlencode(carried),
         refresh_seconds=settings.MODEL_REFRESH_SECONDS,
+        four_eyes=settings.REQUIRE_SECOND_APPROVER,
     )
     return render(request, "outcomes/thresholds.html", context)
 
@@ -166,40 +164,3 @@ def _row_at(rows: list[dict[str, Any]], threshold: float | None) -> dict[str, An
     if threshold is None:
         return None
     return next((row for row in rows if math.isclose(row["threshold"], threshold)), None)
-
-
-@require_POST
-@role_required(ADMIN)
-def threshold_apply(request: HttpRequest) -> HttpResponse:
-    """Set the active version's review threshold from the what-if page; audited by the service."""
-    back = reverse("quality:thresholds")
-    carried = {name: request.POST[name] for name in WHAT_IF_PARAMETERS if request.POST.get(name)}
-    if carried:
-        back += "?" + urlencode(carried)
-    form = ThresholdApplyForm(request.POST)
-    active = model_version_active()
-    if not form.is_valid():
-        errors = "; ".join(" ".join(str(m) for m in e) for e in form.errors.values())
-        messages.error(request, f"Not applied: {errors}")
-        return redirect(back)
-    if active is None or active.version != form.cleaned_data["version"]:
-        messages.error(
-            request,
-            "Not applied: the active model changed since the page was drawn; check the what-if again.",
-        )
-        return redirect(back)
-    before = active.review_threshold
-    threshold = form.cleaned_data["threshold"]
-    try:
-        services_predictions.model_version_threshold_set(
-            version=active.version, threshold=threshold, actor=actor_name(user=request.user)
-        )
-    except services_predictions.InvalidInput as invalid:
-        messages.error(request, "Not applied: " + "; ".join(" ".join(m) for m in invalid.errors.values()))
-        return redirect(back)
-    messages.success(
-        request,
-        f"v{active.version}'s review threshold is now {threshold:g} (was {before:g}): every process "
-        f"scores with it within {settings.MODEL_REFRESH_SECONDS:g} s.",
-    )
-    return redirect(back)

@@ -10,7 +10,6 @@ from audit.actors import actor_name
 from audit.admin_mixins import ReadOnlyAdmin
 from predictions import services
 from predictions.models import ApiKey, ModelVersion, Prediction
-from predictions.scoring import ArtifactError
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -29,25 +28,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         "activated_by",
     ]
     list_filter = ["status", "name"]
-    actions = ["activate"]
-
-    def has_activate_permission(self, request: HttpRequest) -> bool:
-        # Versions are never edited here, so activating has a permission of its own: the admin
-        # role's change_modelversion (monitoring 0006), not the auditor's view.
-        return request.user.has_perm("predictions.change_modelversion")
-
-    @admin.action(description="Activate the selected version (rollback included)", permissions=["activate"])
-    def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
-            return
-        version = queryset.get()
-        try:
-            services.model_version_activate(version=version.version, actor=actor_name(user=request.user))
-        except ArtifactError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return
-        self.message_user(request, f"Activated {version.name} v{version.version}.", messages.SUCCESS)
+    # Activating is lifecycle's (lifecycle/admin.py re-registers this admin with the action): it
+    # goes through the promotion gate and four eyes, which live above this app.
 
 
 class ApiKeyForm(forms.ModelForm):

@@ -5,11 +5,7 @@ from predictions.api import views
 urlpatterns = [
     path("models/", views.ModelVersionListView.as_view(), name="api-model-list"),
     path("models/active/", views.ActiveModelView.as_view(), name="api-model-active"),
-    path(
-        "models/<int:version>/activate/",
-        views.ModelVersionActivateView.as_view(),
-        name="api-model-activate",
-    ),
+    # models/<int:version>/activate/ is lifecycle's: activation goes through the promotion gate.
     # POST predictions/ (scoring) is wired by reviews.api.urls, whose view adds the search to it.
     path("predictions/batch/", views.PredictionBatchView.as_view(), name="api-prediction-batch"),
 ]

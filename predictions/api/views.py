@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,11 +14,9 @@ from predictions.api.permissions import (
     CanReadModelVersions,
     CanReadPredictions,
     CanScore,
-    IsAdminPerson,
     caller_api_key,
 )
 from predictions.models import ModelVersion
-from predictions.scoring import ArtifactError
 from reviewapp.api.parsers import JSONParser
 
 if TYPE_CHECKING:
@@ -54,34 +51,6 @@ class ModelVersionListView(APIView):
     def get(self, request: Request) -> Response:
         versions = ModelVersion.objects.order_by("-version")
         return Response(serializers.ModelVersionSummarySerializer(versions, many=True).data)
-
-
-class ModelVersionActivateView(APIView):
-    """Make a version the active one: a rollout, or a rollback to an earlier version."""
-
-    permission_classes = [IsAdminPerson]
-
-    @extend_schema(
-        request=None,
-        responses={
-            200: serializers.ModelVersionSummarySerializer,
-            404: OpenApiResponse(description="No such version"),
-            409: OpenApiResponse(
-                description="Its artifact is missing or fails its checksum; nothing changed"
-            ),
-            **COMMON_ERRORS,
-        },
-        summary="Activate a model version (rollback included); every process follows within seconds",
-    )
-    def post(self, request: Request, version: int) -> Response:
-        try:
-            activated = services.model_version_activate(version=version, actor=actor_name(user=request.user))
-        except ModelVersion.DoesNotExist:
-            raise NotFound(f"There is no model version {version}.") from None
-        except ArtifactError as error:
-            detail = f"Version {version} was not activated; the active model is unchanged. {error}"
-            return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
-        return Response(serializers.ModelVersionSummarySerializer(activated).data)
 
 
 class PredictionCreateView(APIView):

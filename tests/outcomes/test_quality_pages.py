@@ -85,9 +85,9 @@ def test_only_an_admin_is_offered_to_apply_a_threshold(page_client, reviewed):
     as_admin = page_client("admin").get(THRESHOLDS, WINDOW).content.decode()
     as_auditor = page_client("auditor").get(THRESHOLDS, WINDOW).content.decode()
 
-    assert 'action="/quality/thresholds/apply/"' in as_admin
+    assert 'action="/models/threshold/"' in as_admin
     assert 'name="csrfmiddlewaretoken"' in as_admin
-    assert "/quality/thresholds/apply/" not in as_auditor
+    assert "/models/threshold/" not in as_auditor
 
 
 def test_the_what_if_page_says_when_the_human_figures_are_assumed(page_client, db):

@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from predictions import registry, services
 from predictions.models import ModelVersion, Prediction
 
-APPLY = "/quality/thresholds/apply/"
+APPLY = "/models/threshold/"  # lifecycle:threshold-propose: four eyes lives there
 
 
 def threshold_events() -> list[AuditEvent]:

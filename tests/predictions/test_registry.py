@@ -50,7 +50,8 @@ def test_activation_refuses_a_broken_artifact_and_changes_nothing(register_model
     damage(candidate)
 
     with pytest.raises(CommandError) as refused:
-        call_command("activate_model", str(candidate.version))
+        # Forced past the promotion gate (it never shadowed), so the artifact check is reached.
+        call_command("activate_model", str(candidate.version), "--force", "--reason", "test")
 
     assert registry.artifact_full_path(candidate).name in str(refused.value)
     candidate.refresh_from_db()
@@ -121,7 +122,8 @@ def test_activate_model_switches_the_api_and_activating_the_old_one_rolls_back(
     second = register_model(activate=False)
     assert scored_with(api_client, features) == first.version
 
-    call_command("activate_model", str(second.version), stdout=StringIO())
+    # It never shadowed: the promotion gate (lifecycle) refuses it unless forced with a reason.
+    call_command("activate_model", str(second.version), "--force", "--reason", "test", stdout=StringIO())
     assert scored_with(api_client, features) == second.version
 
     call_command("activate_model", str(first.version), stdout=StringIO())
