@@ -113,7 +113,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"  trained on {info['training_rows']} rows ({info['training_weighted_rows']} weighted), "
-            f"measured on {info['holdout_rows']} made from {info['split_at']}; "
+            f"measured on {info['holdout_rows']} made from "
+            f"{datetime.fromisoformat(info['split_at']):%Y-%m-%d %H:%M %Z}; "
             f"{info['excluded_late_labels']} left out whose label came after that"
         )
         for metric, value in version.metrics.items():
