@@ -28,6 +28,7 @@ run: $(STAMP)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo_history
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo_challenger
 	$(DEMO_ENV) OMP_NUM_THREADS=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## test: lint, import layers, types, then the whole suite (set DATABASE_URL / REDIS_URL for

@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Min
-from django.utils import timezone
-
 from lifecycle import comparison
 from lifecycle.models import ShadowPeriod, ShadowScore
 from predictions.models import ModelVersion, Prediction
@@ -45,12 +42,6 @@ def model_version_has_shadowed(*, version: ModelVersion, against: ModelVersion |
     return periods.exists()
 
 
-def shadow_window_default(*, version: ModelVersion) -> tuple[datetime | None, datetime]:
-    """The default window of a comparison: from the version's first shadow period until now."""
-    first = ShadowPeriod.objects.filter(model_version=version).aggregate(first=Min("started_at"))["first"]
-    return first, timezone.now()
-
-
 def model_version_comparison(
     *,
     version: int,
@@ -60,13 +51,12 @@ def model_version_comparison(
 ) -> comparison.Comparison:
     """Version `version` against the model that answered, on predictions created in [since,
     until) that it shadow-scored; only those answered by `active_version` when given (the
-    gate compares with one model). Without since/until: the version's shadow periods until now.
+    gate compares with one model). Without since/until: every prediction it scored, live or
+    backfilled (a backfill scores predictions made before its shadow period).
 
     One query (a join of shadow scores and their predictions, values only).
     """
     candidate = model_version_by_number(version=version)
-    if since is None and until is None:
-        since, until = shadow_window_default(version=candidate)
     rows = ShadowScore.objects.filter(model_version=candidate)
     if since is not None:
         rows = rows.filter(prediction__created_at__gte=since)

@@ -37,9 +37,9 @@ class ShadowPeriodSerializer(serializers.ModelSerializer):
 
 class ComparisonQuerySerializer(serializers.Serializer):
     since = serializers.DateTimeField(
-        required=False, help_text="ISO 8601, included. Default: the version's first shadow period's start"
+        required=False, help_text="ISO 8601, included. Default: every prediction the version scored"
     )
-    until = serializers.DateTimeField(required=False, help_text="ISO 8601, excluded. Default: now")
+    until = serializers.DateTimeField(required=False, help_text="ISO 8601, excluded. Default: no end")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         since, until = attrs.get("since"), attrs.get("until")
