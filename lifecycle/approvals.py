@@ -457,7 +457,7 @@ def _stale_refusal(proposal: ChangeProposal, actor: str) -> reviewapp.errors.Dom
         active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
         gate = promotion_gate_check(candidate=proposal.model_version, active=active)
         if not gate.allowed:
-            note = "The promotion gate now refuses it: " + "; ".join(gate.reasons)
+            note = "the promotion gate now refuses it: " + "; ".join(gate.reasons)
             audit_event_record(
                 action=AuditEvent.Action.MODEL_PROMOTION_REFUSED,
                 actor=actor,

@@ -198,7 +198,9 @@ def test_forcing_with_a_reason_activates_and_is_audited(admin_api, active_model,
 def test_forcing_a_version_the_gate_allows_records_no_override(admin_api, register_model):
     first = register_model(activate=False)
 
-    response = admin_api.post(activate_url(first.version), {"force": True, "reason": "why not"}, format="json")
+    response = admin_api.post(
+        activate_url(first.version), {"force": True, "reason": "why not"}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["forced"] is False
@@ -217,7 +219,9 @@ def test_a_broken_artifact_is_still_refused_after_the_gate(admin_api, active_mod
     assert not events(Action.MODEL_PROMOTION_FORCED)
 
 
-def test_the_gate_is_judged_against_the_version_active_when_it_is_applied(active_model, worse, register_model):
+def test_the_gate_is_judged_against_the_version_active_when_it_is_applied(
+    active_model, worse, register_model
+):
     # The service checks that the active version the gate compared with is still the active one.
     with pytest.raises(approvals.ProposalConflict):
         approvals._activate(
