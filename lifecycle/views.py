@@ -94,7 +94,7 @@ def _activate_url(version: int) -> str | None:
 @role_required(ADMIN)
 def model_shadow(request: HttpRequest, version: int) -> HttpResponse:
     """Start (or, with action=stop, stop) shadowing `version`; back to the models page."""
-    actor = actor_name(user=request.user)  # type: ignore[arg-type]  # role_required: a signed-in user
+    actor = actor_name(user=request.user)
     try:
         if request.POST.get("action") == "stop":
             services.shadow_stop(actor=actor, version=version)
@@ -102,7 +102,7 @@ def model_shadow(request: HttpRequest, version: int) -> HttpResponse:
         else:
             form = ShadowForm(request.POST)
             if not form.is_valid():
-                messages.error(request, f"Backfill days: {' '.join(form.errors['backfill_days'])}")
+                messages.error(request, f"Backfill days: {' '.join(map(str, form.errors['backfill_days']))}")
                 return redirect("lifecycle:models")
             days = form.cleaned_data.get("backfill_days")
             since = timezone.now() - timedelta(days=days) if days else None
