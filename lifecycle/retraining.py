@@ -378,7 +378,7 @@ def retrain_window_start(*, now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(days=settings.RETRAIN_WINDOW_DAYS)
 
 
-def model_version_retrain_scheduled(*, now: datetime | None = None) -> ModelVersion | None:
+def model_retrain(*, now: datetime | None = None) -> ModelVersion | None:
     """What beat runs on RETRAIN_SCHEDULE: retrain on the window, with reviews, and shadow it.
 
     Refused for want of labels, it logs a warning and returns None: the next run tries again,

@@ -30,5 +30,5 @@ def shadow_sweep() -> int:
 # The hard limit stays below the broker's visibility timeout (600 s), so it is never run twice.
 @shared_task(time_limit=540, soft_time_limit=500)
 def model_retrain() -> int | None:
-    version = retraining.model_version_retrain_scheduled()
+    version = retraining.model_retrain()
     return version.version if version else None

@@ -99,7 +99,7 @@ def test_the_window_is_retrain_window_days(active_model, settings):
     # a moment older than the window by the time it is read, so 239 are in it.
     history(active_model, rows=300)
 
-    version = retraining.model_version_retrain_scheduled()
+    version = retraining.model_retrain()
 
     info = version.training_info
     assert info["training_rows"] + info["holdout_rows"] + info["excluded_late_labels"] == 239
@@ -110,7 +110,7 @@ def test_a_challenger_an_admin_chose_keeps_shadowing(register_model, active_mode
     services.shadow_start(version=chosen.version, actor="admin")
     history(active_model, rows=300)
 
-    version = retraining.model_version_retrain_scheduled()
+    version = retraining.model_retrain()
 
     assert version.status == ModelVersion.Status.STAGED
     assert ModelVersion.objects.get(pk=chosen.pk).status == ModelVersion.Status.SHADOW
@@ -118,9 +118,9 @@ def test_a_challenger_an_admin_chose_keeps_shadowing(register_model, active_mode
 
 def test_a_challenger_the_schedule_started_is_replaced_by_the_newer(active_model):
     history(active_model, rows=300)
-    first = retraining.model_version_retrain_scheduled()
+    first = retraining.model_retrain()
 
-    second = retraining.model_version_retrain_scheduled()
+    second = retraining.model_retrain()
 
     assert second.status == ModelVersion.Status.SHADOW
     assert ModelVersion.objects.get(pk=first.pk).status == ModelVersion.Status.STAGED
