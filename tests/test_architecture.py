@@ -7,7 +7,7 @@ import pytest
 
 from reviewapp import celery_app
 
-APPS = ("audit", "predictions", "reviews", "monitoring")
+APPS = ("audit", "predictions", "reviews", "lifecycle", "monitoring")
 
 
 def _project_tasks() -> dict[str, object]:
