@@ -116,7 +116,12 @@ def shadow_period_close_on_activation(*, activated: ModelVersion, actor: str) ->
     version activated: the period ends `active_changed` and the challenger goes on shadowing
     against the new active version in a new period, so each period compares with one model.
     """
-    now = timezone.now()
+    with transaction.atomic():  # a savepoint in the caller's transaction; its own without one
+        _period_close_on_activation(activated=activated, actor=actor, now=timezone.now())
+    transaction.on_commit(registry.forget)
+
+
+def _period_close_on_activation(*, activated: ModelVersion, actor: str, now: datetime) -> None:
     period = (
         ShadowPeriod.objects.select_for_update()
         .filter(ended_at__isnull=True)
@@ -150,7 +155,6 @@ def shadow_period_close_on_activation(*, activated: ModelVersion, actor: str) ->
             before={"shadow_version": challenger.version, "active_version": period.active_version.version},
             after={"shadow_version": challenger.version, "active_version": activated.version},
         )
-    transaction.on_commit(registry.forget)
 
 
 def _period_end(*, actor: str, reason: str, now: datetime) -> ShadowPeriod | None:
