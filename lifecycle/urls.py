@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lifecycle import approval_views, views
+from lifecycle import approval_views, card_views, views
 
 app_name = "lifecycle"
 
@@ -10,6 +10,8 @@ urlpatterns: list = [
     path("", views.models, name="models"),
     path("<int:version>/shadow/", views.model_shadow, name="model-shadow"),
     path("<int:version>/comparison/", views.model_comparison, name="model-comparison"),
+    # A version's model card with its provenance (lifecycle/card_views.py).
+    path("<int:version>/card/", card_views.model_card_page, name="model-card"),
     # Activation and four eyes (lifecycle/approval_views.py).
     path("<int:version>/activate/", approval_views.model_activate, name="model-activate"),
     path("changes/", approval_views.changes, name="changes"),

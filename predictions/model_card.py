@@ -7,8 +7,12 @@ written beside it.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from predictions.models import ModelVersion
 
@@ -203,3 +207,72 @@ def render(version: ModelVersion) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# --- as HTML, for the model card page -------------------------------------------------------
+# The card's Markdown is this module's own and uses little of it: headings, bullets, tables,
+# paragraphs, `code` and **bold**. Converting that much here keeps one source for the card
+# (the page shows exactly what the command prints) without a Markdown library.
+
+_INLINE = (
+    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
+    (re.compile(r"\*\*([^*]+)\*\*"), r"<strong>\1</strong>"),
+)
+_CELL_BREAK = re.compile(r"(?<!\\)\|")
+
+
+def _inline(text: str) -> str:
+    html = str(escape(text))
+    for pattern, replacement in _INLINE:
+        html = pattern.sub(replacement, html)
+    return html
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip().replace("\\|", "|") for cell in _CELL_BREAK.split(line.strip())[1:-1]]
+
+
+def render_html(version: ModelVersion) -> SafeString:
+    """The model card of `version` as HTML, every value escaped; the page's `<h1>` is its own."""
+    out: list[str] = []
+    table: list[list[str]] = []
+    bullets: list[str] = []
+
+    def flush() -> None:
+        if bullets:
+            out.append("<ul>" + "".join(f"<li>{_inline(b)}</li>" for b in bullets) + "</ul>")
+            bullets.clear()
+        if table:
+            head, *body = table
+            out.append(
+                '<table class="data"><thead><tr>'
+                + "".join(f'<th scope="col">{_inline(cell)}</th>' for cell in head)
+                + "</tr></thead><tbody>"
+                + "".join(
+                    "<tr>" + "".join(f"<td>{_inline(cell)}</td>" for cell in row) + "</tr>" for row in body
+                )
+                + "</tbody></table>"
+            )
+            table.clear()
+
+    for line in render(version).splitlines():
+        if line.startswith("# "):
+            continue
+        if line.startswith("|"):
+            if bullets:
+                flush()
+            if not line.startswith("|---"):
+                table.append(_cells(line))
+            continue
+        if line.startswith("- "):
+            if table:
+                flush()
+            bullets.append(line[2:])
+            continue
+        flush()
+        if line.startswith("## "):
+            out.append(f"<h2>{_inline(line[3:])}</h2>")
+        elif line.strip():
+            out.append(f"<p>{_inline(line)}</p>")
+    flush()
+    return mark_safe("\n".join(out))  # noqa: S308  every piece of text went through escape()
