@@ -21,6 +21,10 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record
 from lifecycle import selectors
 from lifecycle.models import ShadowPeriod, ShadowScore
+
+# Retraining's writes live in lifecycle/retraining.py beside its label assembly; its scheduled
+# service is named here too, as every task's service is (tests/test_architecture.py).
+from lifecycle.retraining import model_retrain as model_retrain
 from predictions import registry
 from predictions.models import ModelVersion, Prediction
 from predictions.services import review_reason_for
