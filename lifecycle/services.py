@@ -46,12 +46,16 @@ class NotShadowing(Conflict):
 # --- starting and stopping --------------------------------------------------------------
 
 
-def shadow_start(*, version: int, actor: str, backfill_since: datetime | None = None) -> ShadowPeriod:
+def shadow_start(
+    *, version: int, actor: str, backfill_since: datetime | None = None, backfill_in_background: bool = True
+) -> ShadowPeriod:
     """Make `version` the challenger; the previous one (if any) goes back to staged.
 
     The artifact is loaded and its checksum verified first, so a broken one is refused
     (ArtifactError) before anything changes. With `backfill_since`, past predictions since
-    then are scored too (after the commit, in batches), so the comparison has figures at once.
+    then are scored too, in batches, so the comparison has figures soon: by a Celery task after
+    the commit (a page or an API call answers at once, however long the history), or here and
+    now with `backfill_in_background=False` (the command, the demo).
     """
     target = selectors.model_version_by_number(version=version)
     if target.status == ModelVersion.Status.ACTIVE:
@@ -60,7 +64,7 @@ def shadow_start(*, version: int, actor: str, backfill_since: datetime | None = 
     if open_period is not None and open_period.model_version_id == target.pk:
         # Already the challenger: nothing changes, but a backfill asked for is still done.
         if backfill_since is not None:
-            shadow_backfill(period=open_period, since=backfill_since)
+            _backfill(open_period, backfill_since, in_background=backfill_in_background)
         return open_period
     registry.load_version(target)  # raises ArtifactError before anything changes
     now = timezone.now()
@@ -91,8 +95,17 @@ def shadow_start(*, version: int, actor: str, backfill_since: datetime | None = 
         )
     registry.forget()
     if backfill_since is not None:
-        shadow_backfill(period=period, since=backfill_since)
+        _backfill(period, backfill_since, in_background=backfill_in_background)
     return period
+
+
+def _backfill(period: ShadowPeriod, since: datetime, *, in_background: bool) -> None:
+    if not in_background:
+        shadow_backfill(period=period, since=since)
+        return
+    from lifecycle import tasks  # the tasks module imports this one
+
+    transaction.on_commit(lambda: tasks.shadow_backfill.delay(period_id=period.pk, since=since.isoformat()))
 
 
 def shadow_stop(*, actor: str, version: int | None = None) -> ShadowPeriod:
@@ -237,9 +250,12 @@ def shadow_sweep(*, grace: timedelta = SWEEP_GRACE, batch_size: int | None = Non
     return stored
 
 
-def shadow_backfill(*, period: ShadowPeriod, since: datetime, batch_size: int | None = None) -> int:
+def shadow_backfill(
+    *, period: ShadowPeriod, since: datetime, batch_size: int | None = None, limit: int | None = None
+) -> int:
     """Score the predictions made since `since` (before the period too) with the period's
-    challenger, a batch at a time; those it already scored are skipped."""
+    challenger, a batch at a time; those it already scored are skipped. Returns how many it
+    took up; with `limit`, at most that many (the task goes on in a new run of itself)."""
     size = batch_size or settings.SHADOW_BATCH_SIZE
     challenger = period.model_version
     scored = ShadowScore.objects.filter(prediction=OuterRef("pk"), model_version=challenger)
@@ -248,13 +264,12 @@ def shadow_backfill(*, period: ShadowPeriod, since: datetime, batch_size: int | 
         .exclude(model_version=challenger)
         .filter(~Exists(scored))
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", flat=True)[:limit]
     )
-    stored = 0
     for start in range(0, len(ids), size):
         chunk = Prediction.objects.filter(pk__in=ids[start : start + size])
-        stored += _score_and_store(challenger, chunk.only("pk", "request_id", "features"))
-    return stored
+        _score_and_store(challenger, chunk.only("pk", "request_id", "features"))
+    return len(ids)
 
 
 def _score_and_store(challenger: ModelVersion, predictions: Iterable[Prediction]) -> int:

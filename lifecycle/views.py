@@ -107,9 +107,15 @@ def model_shadow(request: HttpRequest, version: int) -> HttpResponse:
             days = form.cleaned_data.get("backfill_days")
             since = timezone.now() - timedelta(days=days) if days else None
             period = services.shadow_start(version=version, actor=actor, backfill_since=since)
+            backfill = (
+                f" The last {days} days' predictions are being scored in the background; the "
+                "comparison fills in as they are."
+                if days
+                else ""
+            )
             messages.success(
                 request,
-                f"v{version} shadows v{period.active_version.version}: it scores, never answers.",
+                f"v{version} shadows v{period.active_version.version}: it scores, never answers.{backfill}",
             )
     except (DomainError, ArtifactError) as error:
         messages.error(request, _message(error))

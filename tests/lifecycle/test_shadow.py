@@ -274,10 +274,40 @@ def test_a_backfill_scores_past_predictions(challenger, api_client, transactions
     settings.SHADOW_BATCH_SIZE = 2
 
     services.shadow_start(
-        version=challenger.version, actor="test", backfill_since=timezone.now() - timedelta(days=1)
+        version=challenger.version,
+        actor="test",
+        backfill_since=timezone.now() - timedelta(days=1),
+        backfill_in_background=False,
     )
 
     assert ShadowScore.objects.filter(model_version=challenger).count() == 5
+
+
+def test_a_background_backfill_goes_on_in_runs_until_done(
+    challenger, api_client, transactions, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    post_json(api_client, BATCH_URL, {"items": [{"features": r} for r in transactions(5, seed=12)]})
+    settings.SHADOW_BATCH_SIZE = 2
+    monkeypatch.setattr(tasks, "BACKFILL_RUN", 2)  # 2 + 2 + 1: three runs
+    runs = []
+    monkeypatch.setattr(services, "shadow_backfill", _counting(services.shadow_backfill, runs))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.shadow_start(
+            version=challenger.version, actor="test", backfill_since=timezone.now() - timedelta(days=1)
+        )
+
+    assert ShadowScore.objects.filter(model_version=challenger).count() == 5
+    assert runs == [2, 2, 1]
+
+
+def _counting(function, runs: list):
+    def counted(**kwargs):
+        taken = function(**kwargs)
+        runs.append(taken)
+        return taken
+
+    return counted
 
 
 def test_the_command_starts_backfills_and_stops(challenger, api_client, transactions):
@@ -314,15 +344,18 @@ def test_an_admin_starts_shadowing_over_the_api(admin_client, challenger, active
     assert ModelVersion.objects.get(pk=challenger.pk).status == "shadow"
 
 
-def test_the_api_backfills_when_asked(admin_client, challenger, api_client, transactions):
+def test_the_api_backfills_when_asked(
+    admin_client, challenger, api_client, transactions, django_capture_on_commit_callbacks
+):
     post_json(api_client, BATCH_URL, {"items": [{"features": r} for r in transactions(3, seed=2)]})
 
-    response = admin_client.post(
-        shadow_url(challenger.version), {"backfill_days": 2}, content_type="application/json"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            shadow_url(challenger.version), {"backfill_days": 2}, content_type="application/json"
+        )
 
     assert response.status_code == 201
-    assert ShadowScore.objects.count() == 3
+    assert ShadowScore.objects.count() == 3  # by a task (eager here), after the answer
 
 
 @pytest.mark.parametrize("days", [0, -1, "many", 1000])

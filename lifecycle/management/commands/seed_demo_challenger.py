@@ -59,6 +59,8 @@ class Command(BaseCommand):
             return
         since = timezone.now() - timedelta(days=backfill_days)
         # Idempotent: starting it again only backfills what it has not scored yet.
-        services.shadow_start(version=challenger.version, actor="demo", backfill_since=since)
+        services.shadow_start(
+            version=challenger.version, actor="demo", backfill_since=since, backfill_in_background=False
+        )
         scored = ShadowScore.objects.filter(model_version=challenger).count()
         self.stdout.write(f"v{challenger.version} shadows v{active.version}: {scored} predictions scored")

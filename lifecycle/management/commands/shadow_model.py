@@ -35,7 +35,9 @@ class Command(BaseCommand):
                 return
             assert version is not None
             since = timezone.now() - timedelta(days=backfill_days) if backfill_days else None
-            period = services.shadow_start(version=version, actor=cli_actor(), backfill_since=since)
+            period = services.shadow_start(
+                version=version, actor=cli_actor(), backfill_since=since, backfill_in_background=False
+            )
         except (DomainError, ArtifactError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
