@@ -358,7 +358,11 @@ def model_version_retrain(
     if shadow:
         from lifecycle import services as lifecycle_services
 
-        lifecycle_services.shadow_start(version=version.version, actor=actor)
+        # Backfilled from the split: the holdout's predictions (and all since) were never
+        # trained on, so the comparison, and the promotion gate, have fair evidence at once.
+        lifecycle_services.shadow_start(
+            version=version.version, actor=actor, backfill_since=assembled.split_at
+        )
         version.refresh_from_db()
     return version
 

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from lifecycle import retraining
 from lifecycle.retraining import Candidate, ReportedLabel, RetrainRefused, training_set_assemble
 from predictions import model_card, registry
-from predictions.models import ModelVersion
+from predictions.models import ModelVersion, Prediction
 from tests.lifecycle.retrain_history import history, outcome_of, reviewed, stored
 
 FRAUD, LEGIT = "fraud", "legit"
@@ -362,6 +362,22 @@ def test_train_model_from_outcomes_can_start_the_new_version_shadowing(active_mo
     version = ModelVersion.objects.get(version=active_model.version + 1)
     assert version.status == ModelVersion.Status.SHADOW
     assert version.shadow_periods.get().started_by.startswith("cli:")
+
+
+def test_a_retrained_challenger_is_scored_on_what_it_never_trained_on(
+    active_model, real_minimums, django_capture_on_commit_callbacks
+):
+    history(active_model, rows=300)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        train(from_outcomes=True, shadow=True)
+
+    version = ModelVersion.objects.get(version=active_model.version + 1)
+    split_at = datetime.fromisoformat(version.training_info["split_at"])
+    scored = Prediction.objects.filter(shadow_scores__model_version=version)
+    assert scored.exists()
+    assert not scored.filter(created_at__lt=split_at).exists()
+    assert scored.count() == Prediction.objects.filter(created_at__gte=split_at).count()
 
 
 # --- the model card ------------------------------------------------------------------------
