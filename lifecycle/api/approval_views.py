@@ -173,6 +173,7 @@ class ChangeListView(APIView):
     permission_classes = [CanReadModelVersions]
 
     @extend_schema(
+        operation_id="v1_changes_list",
         parameters=[serializers.ChangeListQuerySerializer],
         responses={
             200: inline_serializer(
