@@ -259,6 +259,16 @@ def test_the_command_refuses_force_without_a_reason(active_model, worse):
         call_command("activate_model", str(worse.version), "--force")
 
 
+def test_train_model_activate_goes_through_the_gate_too(active_model):
+    with pytest.raises(CommandError, match="registered but not activated.*never shadowed"):
+        call_command("train_model", "--rows", "2000", "--activate", stdout=StringIO())
+
+    assert active_version() == active_model.version
+    assert ModelVersion.objects.get(version=active_model.version + 1).status == ModelVersion.Status.STAGED
+    [refused] = events(Action.MODEL_PROMOTION_REFUSED)
+    assert refused.object_id == str(active_model.version + 1)
+
+
 # --- the page -------------------------------------------------------------------------------
 
 

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.actors import cli_actor
-from lifecycle import retraining
+from lifecycle import approvals, retraining
 from predictions import services, training
 from predictions.models import ModelVersion
+from reviewapp.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -79,8 +80,20 @@ class Command(BaseCommand):
         for metric, value in result.metrics.items():
             self.stdout.write(f"  {metric:>20}: {value}")
         if options["activate"]:
-            services.model_version_activate(version=version.version, actor="train_model")
-            self.stdout.write(self.style.SUCCESS(f"activated v{version.version}"))
+            self._activate(version.version)
+
+    def _activate(self, version: int) -> None:
+        # Through the promotion gate like every activation: the first version goes live at once;
+        # a new one beside an active version has not shadowed yet, so it stays staged.
+        try:
+            approvals.model_version_promote(version=version, actor=cli_actor())
+        except DomainError as error:
+            raise CommandError(
+                f"v{version} is registered but not activated: {approvals.error_message(error)} "
+                f"Shadow it first (manage.py shadow_model {version}), or manage.py activate_model "
+                f"{version} --force --reason TEXT."
+            ) from None
+        self.stdout.write(self.style.SUCCESS(f"activated v{version}"))
 
     def _from_outcomes(self, options: dict[str, Any]) -> None:
         if options["activate"]:
