@@ -34,3 +34,32 @@ def test_beat_schedules_only_registered_tasks():
     scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
 
     assert scheduled <= set(_project_tasks())
+
+
+def test_a_web_process_with_every_view_loaded_imports_no_heavy_library():
+    # The web workers' memory (~110 MiB each, bench/README.md) depends on it: SciPy alone is
+    # ~50 MiB. Training, retraining and the drift report import them where they run.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    program = """
+import json, sys
+import django
+django.setup()
+from django.urls import get_resolver
+from reviewapp.wsgi import application
+def walk(patterns):
+    for entry in patterns:
+        getattr(entry, "callback", None)
+        walk(getattr(entry, "url_patterns", []))
+walk(get_resolver().url_patterns)
+print(json.dumps(sorted({"shap", "numba", "llvmlite", "sklearn", "pandas", "scipy"} & set(sys.modules))))
+"""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "reviewapp.settings", "SECRET_KEY": "x" * 50}
+    output = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, env=env
+    ).stdout
+
+    assert json.loads(output.strip().splitlines()[-1]) == []

@@ -3,6 +3,7 @@
 import math
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -262,3 +263,15 @@ def test_analysts_and_api_keys_may_not_read_it(client, make_user, api_client, ca
 
     assert client.get(comparison_url(candidate.version)).status_code == 403
     assert api_client.get(comparison_url(candidate.version)).status_code == 403
+
+
+def test_average_ranks_share_ties_as_scipy_does():
+    assert comparison.average_ranks(np.array([0.3, 0.1, 0.3, 0.9, 0.1, 0.3])).tolist() == [
+        4.0,
+        1.5,
+        4.0,
+        6.0,
+        1.5,
+        4.0,
+    ]
+    assert comparison.average_ranks(np.array([], dtype=np.float64)).tolist() == []

@@ -88,11 +88,75 @@ MATRIX: dict[str, tuple[str, str, tuple[int, int, int, int, int]]] = {
     # --- outcomes -------------------------------------------------------------------------
     "outcomes/upload/": ("GET", "/outcomes/upload/", (LOGIN, LOGIN, 403, 403, 200)),
     "outcomes/upload/ POST": ("POST", "/outcomes/upload/", (LOGIN, LOGIN, 403, 403, INVALID)),
-    # --- quality: auditors and admins; only admins apply a threshold (an empty form is sent
-    # back to the what-if page with its error) ---------------------------------------------
+    # --- quality: auditors and admins (admins apply a threshold through lifecycle's
+    # models/threshold/, below) ------------------------------------------------------------
     "quality/": ("GET", "/quality/", (LOGIN, LOGIN, 403, 200, 200)),
     "quality/thresholds/": ("GET", "/quality/thresholds/", (LOGIN, LOGIN, 403, 200, 200)),
-    "quality/thresholds/apply/": ("POST", "/quality/thresholds/apply/", (LOGIN, LOGIN, 403, 403, 302)),
+    # --- lifecycle: shadowing and the comparison (admins shadow; auditors read). {version} is
+    # the active one, which cannot shadow itself: an admin's POST is refused (409, or a message).
+    "api/v1/models/<int:version>/shadow/": (
+        "POST",
+        "/api/v1/models/{version}/shadow/",
+        (401, 403, 403, 403, 409),
+    ),
+    "api/v1/models/<int:version>/comparison/": (
+        "GET",
+        "/api/v1/models/{version}/comparison/",
+        (401, 403, 403, 200, 200),
+    ),
+    "models/": ("GET", "/models/", (LOGIN, LOGIN, 403, 200, 200)),
+    "models/<int:version>/shadow/": ("POST", "/models/{version}/shadow/", (LOGIN, LOGIN, 403, 403, 302)),
+    "models/<int:version>/comparison/": (
+        "GET",
+        "/models/{version}/comparison/",
+        (LOGIN, LOGIN, 403, 200, 200),
+    ),
+    "models/<int:version>/card/": ("GET", "/models/{version}/card/", (LOGIN, LOGIN, 403, 200, 200)),
+    # --- lifecycle: activation through the promotion gate and four eyes (admins write; auditors
+    # read the changes). The fixture's {version} is the active one: activating it again is allowed
+    # ("already_active"); {pk} names no proposal, so an admin's decision is 404 (API) or a message.
+    "api/v1/models/<int:version>/threshold/": (
+        "POST",
+        "/api/v1/models/{version}/threshold/",
+        (401, 403, 403, 403, INVALID),
+    ),
+    "api/v1/models/<int:version>/audit-sample-rate/": (
+        "POST",
+        "/api/v1/models/{version}/audit-sample-rate/",
+        (401, 403, 403, 403, INVALID),
+    ),
+    "api/v1/changes/": ("GET", "/api/v1/changes/", (401, 403, 403, 200, 200)),
+    "api/v1/changes/<int:pk>/approve/": ("POST", "/api/v1/changes/{pk}/approve/", (401, 403, 403, 403, 404)),
+    "api/v1/changes/<int:pk>/reject/": ("POST", "/api/v1/changes/{pk}/reject/", (401, 403, 403, 403, 404)),
+    "api/v1/changes/<int:pk>/withdraw/": (
+        "POST",
+        "/api/v1/changes/{pk}/withdraw/",
+        (401, 403, 403, 403, 404),
+    ),
+    "models/<int:version>/activate/": ("GET", "/models/{version}/activate/", (LOGIN, LOGIN, 403, 403, 200)),
+    "models/<int:version>/activate/ POST": (
+        "POST",
+        "/models/{version}/activate/",
+        (LOGIN, LOGIN, 403, 403, 302),
+    ),
+    "models/changes/": ("GET", "/models/changes/", (LOGIN, LOGIN, 403, 200, 200)),
+    "models/changes/<int:pk>/approve/": (
+        "POST",
+        "/models/changes/{pk}/approve/",
+        (LOGIN, LOGIN, 403, 403, 302),
+    ),
+    "models/changes/<int:pk>/reject/": (
+        "POST",
+        "/models/changes/{pk}/reject/",
+        (LOGIN, LOGIN, 403, 403, 302),
+    ),
+    "models/changes/<int:pk>/withdraw/": (
+        "POST",
+        "/models/changes/{pk}/withdraw/",
+        (LOGIN, LOGIN, 403, 403, 302),
+    ),
+    "models/threshold/": ("POST", "/models/threshold/", (LOGIN, LOGIN, 403, 403, 302)),
+    "models/audit-sample-rate/": ("POST", "/models/audit-sample-rate/", (LOGIN, LOGIN, 403, 403, 302)),
     # --- the Django admin: staff only; others are sent to the admin login -------------------
     "admin/": ("GET", "/admin/", (LOGIN, LOGIN, LOGIN, LOGIN, 200)),
     "admin/predictions/apikey/": ("GET", "/admin/predictions/apikey/", (LOGIN, LOGIN, LOGIN, LOGIN, 200)),
