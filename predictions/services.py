@@ -462,9 +462,8 @@ def _task_send(name: str, prediction_ids: list[int], *, failed: str) -> None:
     # From the app's registry rather than send_task: send_task always publishes, ignoring
     # task_always_eager, on which the no-broker mode (the demo, the tests) relies. The apps
     # register their tasks at start-up, so this is a dictionary look-up.
-    task = current_app.tasks[name]
     try:
-        task.apply_async(kwargs={"prediction_ids": prediction_ids})
+        current_app.tasks[name].apply_async(kwargs={"prediction_ids": prediction_ids})
     except Exception:  # the broker's errors vary by transport; none may fail the request
         logger.warning("%s (%d predictions)", failed, len(prediction_ids), exc_info=True)
 

@@ -2,6 +2,7 @@
 everything beat schedules is a registered task."""
 
 import importlib
+import json
 
 import pytest
 
@@ -39,10 +40,6 @@ def test_beat_schedules_only_registered_tasks():
 def test_a_web_process_with_every_view_loaded_imports_no_heavy_library():
     # The web workers' memory (~110 MiB each, bench/README.md) depends on it: SciPy alone is
     # ~50 MiB. Training, retraining and the drift report import them where they run.
-    import json
-    import os
-    import subprocess
-    import sys
 
     program = """
 import json, sys
@@ -57,9 +54,32 @@ def walk(patterns):
 walk(get_resolver().url_patterns)
 print(json.dumps(sorted({"shap", "numba", "llvmlite", "sklearn", "pandas", "scipy"} & set(sys.modules))))
 """
+    assert json.loads(_in_a_web_process(program)) == []
+
+
+def test_a_web_process_finds_the_tasks_it_sends_by_name():
+    # The scoring path sends them from Celery's registry, filled only with the task modules a
+    # process imported: each app's ready() imports its own (a KeyError there would leave every
+    # prediction to the sweepers).
+    program = """
+import json
+import django
+django.setup()
+from celery import current_app
+from predictions import services
+print(json.dumps([name in current_app.tasks for name in (services.ROUTING_TASK, services.SHADOW_TASK)]))
+"""
+    assert json.loads(_in_a_web_process(program)) == [True, True]
+
+
+def _in_a_web_process(program: str) -> str:
+    """What `program` printed last, run in a new interpreter as a web worker starts."""
+    import os
+    import subprocess
+    import sys
+
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "reviewapp.settings", "SECRET_KEY": "x" * 50}
     output = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, check=True, env=env
     ).stdout
-
-    assert json.loads(output.strip().splitlines()[-1]) == []
+    return output.strip().splitlines()[-1]
