@@ -122,23 +122,27 @@ def shadow_set(args: argparse.Namespace, env: dict[str, str]) -> None:
         manage(env, "shadow_model", str(connection.execute(staged).fetchone()[0]))
 
 
-def shadow_report(args: argparse.Namespace, *, last_minutes: int = 5) -> None:
-    """Whether the challenger kept up: the recent predictions it scored, now and once drained."""
+def shadow_report(args: argparse.Namespace) -> None:
+    """Whether the challenger kept up: the predictions of its shadow period it scored, at the end
+    of the load and once the queue has drained."""
     import psycopg
 
-    count = f"""
+    count = """
         SELECT count(*), count(s.id) FROM predictions_prediction p
-        LEFT JOIN lifecycle_shadowscore s ON s.prediction_id = p.id
-        WHERE p.created_at > now() - interval '{last_minutes} minutes'
+        JOIN lifecycle_shadowperiod period ON period.ended_at IS NULL AND p.created_at >= period.started_at
+        LEFT JOIN lifecycle_shadowscore s
+            ON s.prediction_id = p.id AND s.model_version_id = period.model_version_id
     """
     with psycopg.connect(args.database_url, autocommit=True) as connection:
         made, shadowed = connection.execute(count).fetchone()
-        print(f"shadow: {shadowed} of the {made} predictions of the last {last_minutes} min scored")
+        print(
+            f"shadow: {shadowed} of the {made} predictions made while shadowing scored at the end of the load"
+        )
         started = time.monotonic()
-        while shadowed < made and time.monotonic() - started < 120:
+        while shadowed < made and time.monotonic() - started < 300:
             time.sleep(1)
             made, shadowed = connection.execute(count).fetchone()
-        print(f"shadow: {shadowed} of {made} after {time.monotonic() - started:.0f} s more")
+        print(f"shadow: {shadowed} of {made} scored {time.monotonic() - started:.0f} s later")
 
 
 def wait_until_up(url: str, deadline: float) -> None:
