@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -69,7 +68,6 @@ def models(request: HttpRequest) -> HttpResponse:
             "shadowing": open_period is not None and open_period.model_version_id == v.pk,
             "shadowed": v.shadowed,
             "can_shadow": v.status in (ModelVersion.Status.STAGED, ModelVersion.Status.RETIRED),
-            "activate_url": _activate_url(v.version) if v.status != ModelVersion.Status.ACTIVE else None,
         }
         for v in versions
     ]
@@ -80,14 +78,6 @@ def models(request: HttpRequest) -> HttpResponse:
         "is_admin": has_role(request.user, ADMIN),
     }
     return render(request, "lifecycle/models.html", context)
-
-
-def _activate_url(version: int) -> str | None:
-    """The activation page (lifecycle/approval_views.py), if that page exists in this build."""
-    try:
-        return reverse("lifecycle:model-activate", kwargs={"version": version})
-    except NoReverseMatch:
-        return None
 
 
 @require_POST
