@@ -260,7 +260,7 @@ def test_the_command_refuses_force_without_a_reason(active_model, worse):
 
 
 def test_train_model_activate_goes_through_the_gate_too(active_model):
-    with pytest.raises(CommandError, match="registered but not activated.*never shadowed"):
+    with pytest.raises(CommandError, match=r"registered but not activated.*never shadowed"):
         call_command("train_model", "--rows", "2000", "--activate", stdout=StringIO())
 
     assert active_version() == active_model.version
