@@ -7,6 +7,10 @@ task's fixed costs were paid tens of times a second for a handful of rows (bench
 call, from one background thread per process; a full batch is sent at once, by the thread that
 filled it.
 
+The message carries the request ID of the request that produced its ids when there was one
+request (the worker's log lines then name it, as they would without coalescing); a message for
+several requests carries none, and the process logs which requests it grouped.
+
 What it holds is not durable, by design: it holds only ids whose rows are already committed in
 an outbox (the routing state, the shadow's missing scores), and a sweeper re-sends whatever a
 killed process never sent. At exit the process sends what it holds.
@@ -20,6 +24,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
+
+from reviewapp.logs import request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +47,20 @@ class Coalescer:
         self._max_ids = max_ids
         self._lock = threading.Lock()
         self._pending: list[int] = []
+        self._request_ids: dict[str, None] = {}  # of the requests that handed the pending ids, in order
         self._arrived = threading.Event()
         self._owner_pid: int | None = None  # the process whose thread sends; a fork starts anew
         atexit.register(self.flush)
 
     def add(self, ids: list[int]) -> None:
         """Hold `ids` for the next send (never raises: sending errors are the sender's to log)."""
+        request_id = request_id_var.get()
         with self._lock:
             if self._owner_pid != os.getpid():
                 self._start()
             self._pending.extend(ids)
+            if request_id:
+                self._request_ids[request_id] = None
             full = len(self._pending) >= self._max_ids
         if full:
             self.flush()
@@ -65,18 +75,32 @@ class Coalescer:
         """Send what is held now, if anything."""
         with self._lock:
             ids, self._pending = self._pending, []
+            request_ids, self._request_ids = list(self._request_ids), {}
         if not ids:
             return
+        if len(request_ids) > 1:
+            logger.info(
+                "%s: %d ids of %d requests in one message",
+                self.name,
+                len(ids),
+                len(request_ids),
+                extra={"request_ids": request_ids},
+            )
+        # The message's request ID header is read from the context (reviewapp.logs).
+        token = request_id_var.set(request_ids[0] if len(request_ids) == 1 else "")
         try:
             self._send(ids)
         except Exception:  # the sender handles its transport's errors; nothing may kill the thread
             logger.exception("%s: sending %d ids failed; the sweeper will send them", self.name, len(ids))
+        finally:
+            request_id_var.reset(token)
 
     def _start(self) -> None:
         # Called with the lock held, in a new process (or the first time): what a parent held
         # before the fork is the parent's to send.
         self._owner_pid = os.getpid()
         self._pending = []
+        self._request_ids = {}
         self._arrived = threading.Event()
         threading.Thread(target=self._run, name=f"coalescer:{self.name}", daemon=True).start()
 

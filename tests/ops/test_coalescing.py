@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from reviewapp.coalescing import Coalescer
+from reviewapp.logs import request_id_var
 
 
 class Recorder:
@@ -13,12 +14,14 @@ class Recorder:
 
     def __init__(self, fail_first: bool = False) -> None:
         self.calls: list[list[int]] = []
+        self.request_ids: list[str] = []  # the request ID each send was made under
         self.fail_first = fail_first
         self._condition = threading.Condition()
 
     def __call__(self, ids: list[int]) -> None:
         with self._condition:
             self.calls.append(ids)
+            self.request_ids.append(request_id_var.get())
             self._condition.notify_all()
         if self.fail_first and len(self.calls) == 1:
             raise ConnectionRefusedError("broker down")
@@ -104,3 +107,35 @@ def test_a_forked_process_sends_its_own_ids_and_not_its_parents():
     finally:
         parent_done.set()
         child.join(10)
+
+
+def add_as(coalescer: Coalescer, ids: list[int], request_id: str) -> None:
+    token = request_id_var.set(request_id)
+    try:
+        coalescer.add(ids)
+    finally:
+        request_id_var.reset(token)
+
+
+def test_a_message_for_one_request_carries_its_request_id():
+    sent = Recorder()
+    coalescer = Coalescer(name="test", send=sent, window_seconds=lambda: 0.3, max_ids=100)
+
+    add_as(coalescer, [1], "req-1")
+    add_as(coalescer, [2], "req-1")  # a batch: several commits of one request
+    sent.wait_for(1)
+
+    assert sent.request_ids == ["req-1"]
+
+
+def test_a_message_for_several_requests_carries_none_and_the_process_logs_them(caplog):
+    sent = Recorder()
+    coalescer = Coalescer(name="routing", send=sent, window_seconds=lambda: 0.3, max_ids=100)
+
+    add_as(coalescer, [1], "req-1")
+    add_as(coalescer, [2], "req-2")
+    sent.wait_for(1)
+
+    assert sent.request_ids == [""]
+    (line,) = [r for r in caplog.records if r.getMessage() == "routing: 2 ids of 2 requests in one message"]
+    assert line.request_ids == ["req-1", "req-2"]
