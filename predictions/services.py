@@ -179,24 +179,13 @@ def model_version_threshold_set(*, version: int, threshold: float, actor: str) -
     low, high = REVIEW_THRESHOLD_RANGE
     if not low <= threshold <= high or threshold != threshold:  # NaN compares unequal to itself
         raise InvalidInput({"threshold": [f"A review threshold is between {low} and {high}."]})
-    with transaction.atomic():
-        target = ModelVersion.objects.select_for_update().filter(version=version).first()
-        if target is None:
-            raise InvalidInput({"version": [f"There is no model version {version}."]})
-        before = target.review_threshold
-        if before != threshold:
-            target.review_threshold = threshold
-            target.save(update_fields=["review_threshold"])
-            audit_event_record(
-                action=AuditEvent.Action.MODEL_THRESHOLD_CHANGED,
-                actor=actor,
-                object_type="model_version",
-                object_id=target.version,
-                before={"review_threshold": before},
-                after={"review_threshold": threshold},
-            )
-    registry.forget()
-    return target
+    return _model_version_setting_set(
+        version=version,
+        field="review_threshold",
+        value=threshold,
+        action=AuditEvent.Action.MODEL_THRESHOLD_CHANGED,
+        actor=actor,
+    )
 
 
 def model_version_audit_sample_rate_set(*, version: int, rate: float, actor: str) -> ModelVersion:
@@ -207,21 +196,37 @@ def model_version_audit_sample_rate_set(*, version: int, rate: float, actor: str
     """
     if not 0.0 <= rate <= 1.0 or rate != rate:  # NaN compares unequal to itself
         raise InvalidInput({"audit_sample_rate": ["An audit sample rate is between 0 and 1."]})
+    return _model_version_setting_set(
+        version=version,
+        field="audit_sample_rate",
+        value=rate,
+        action=AuditEvent.Action.MODEL_AUDIT_SAMPLE_RATE_CHANGED,
+        actor=actor,
+    )
+
+
+def _model_version_setting_set(
+    *, version: int, field: str, value: float, action: str, actor: str
+) -> ModelVersion:
+    """Change one of a version's scoring settings under its row lock; audited when it changed.
+
+    This process scores with it at once (`registry.forget`), every other one within
+    MODEL_REFRESH_SECONDS (registry.get_active_model)."""
     with transaction.atomic():
         target = ModelVersion.objects.select_for_update().filter(version=version).first()
         if target is None:
             raise InvalidInput({"version": [f"There is no model version {version}."]})
-        before = target.audit_sample_rate
-        if before != rate:
-            target.audit_sample_rate = rate
-            target.save(update_fields=["audit_sample_rate"])
+        before = getattr(target, field)
+        if before != value:
+            setattr(target, field, value)
+            target.save(update_fields=[field])
             audit_event_record(
-                action=AuditEvent.Action.MODEL_AUDIT_SAMPLE_RATE_CHANGED,
+                action=action,
                 actor=actor,
                 object_type="model_version",
                 object_id=target.version,
-                before={"audit_sample_rate": before},
-                after={"audit_sample_rate": rate},
+                before={field: before},
+                after={field: value},
             )
     registry.forget()
     return target
