@@ -107,6 +107,32 @@ def retrain_beat_schedule(schedule: str) -> dict[str, dict[str, Any]]:
 app.conf.beat_schedule.update(retrain_beat_schedule(settings.RETRAIN_SCHEDULE))
 
 
+# The challenger's work (lifecycle: scoring every live prediction again, backfills) has a queue
+# of its own beside the default one, "<queue>.shadow": a worker takes from its queues in turn,
+# so a backlog of shadow scoring never holds routing into the review queue behind it. Every
+# worker consumes both; `--queues=<queue>.shadow` makes one that only shadows.
+SHADOW_TASK_PREFIX = "lifecycle.tasks.shadow_"
+
+
+def shadow_queue(default_queue: str) -> str:
+    return f"{default_queue}.shadow"
+
+
+def _shadow_route(name: str, *args: Any, **kwargs: Any) -> dict[str, str] | None:
+    # Read at each send: tests point the default queue at a queue of their own.
+    if name.startswith(SHADOW_TASK_PREFIX):
+        return {"queue": shadow_queue(app.conf.task_default_queue)}
+    return None
+
+
+app.conf.task_routes = (_shadow_route,)
+
+
+@signals.celeryd_after_setup.connect
+def _consume_the_shadow_queue(sender: str, instance: Any, **kwargs: Any) -> None:
+    instance.app.amqp.queues.select_add(shadow_queue(instance.app.conf.task_default_queue))
+
+
 @signals.task_prerun.connect
 def _database_connections_as_per_request(task: Task | None = None, **kwargs: Any) -> None:
     # An eager task runs inside its caller's request or transaction: leave that connection be.
