@@ -72,8 +72,10 @@ class Coalescer:
         self._send(ids)
 
     def flush(self) -> None:
-        """Send what is held now, if anything."""
+        """Send what is held now, if anything (in a forked process, only what it was handed)."""
         with self._lock:
+            if self._owner_pid != os.getpid():
+                return  # the parent's ids, copied by the fork: the parent sends them
             ids, self._pending = self._pending, []
             request_ids, self._request_ids = list(self._request_ids), {}
         if not ids:

@@ -139,3 +139,23 @@ def test_a_message_for_several_requests_carries_none_and_the_process_logs_them(c
     assert sent.request_ids == [""]
     (line,) = [r for r in caplog.records if r.getMessage() == "routing: 2 ids of 2 requests in one message"]
     assert line.request_ids == ["req-1", "req-2"]
+
+
+def _child_exits(coalescer: Coalescer) -> None:
+    coalescer.flush()  # what atexit does as a forked process ends
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_a_forked_process_never_sends_what_its_parent_held():
+    context = multiprocessing.get_context("fork")
+    sent = context.Queue()
+    coalescer = Coalescer(name="test", send=sent.put, window_seconds=lambda: 3600, max_ids=100)
+    coalescer.add([1])  # held by the parent
+
+    child = context.Process(target=_child_exits, args=(coalescer,))
+    child.start()
+    child.join(10)
+    coalescer.flush()
+
+    assert sent.get(timeout=10) == [1]  # the parent's own send
+    assert sent.empty()
