@@ -36,21 +36,44 @@ def prediction_input(data: object) -> tuple[str | None, dict[str, Any]]:
     building one costs ~0.15 ms a request (its fields are deep-copied each time). Anything
     else goes through the serializer, so every error reads as before.
     """
-    if isinstance(data, dict) and isinstance(data.get("features"), dict):
-        request_id = data.get("request_id")
-        if request_id is None and "request_id" not in data:
-            return None, data["features"]
-        if isinstance(request_id, str) and REQUEST_ID_PATTERN.fullmatch(request_id):
-            return request_id, data["features"]
+    if isinstance(data, dict) and _well_formed(data):
+        return data.get("request_id"), data["features"]
     payload = PredictionInputSerializer(data=data)
     payload.is_valid(raise_exception=True)
     return payload.validated_data.get("request_id"), payload.validated_data["features"]
+
+
+def _well_formed(item: object) -> bool:
+    """What the input serializer would accept unchanged: features an object, and a request_id
+    absent or a valid one (fields it does not know it ignores, as the serializer does)."""
+    if not isinstance(item, dict) or not isinstance(item.get("features"), dict):
+        return False
+    if "request_id" not in item:
+        return True
+    request_id = item["request_id"]
+    return isinstance(request_id, str) and REQUEST_ID_PATTERN.fullmatch(request_id) is not None
 
 
 class PredictionBatchInputSerializer(serializers.Serializer):
     items = serializers.ListField(
         child=PredictionInputSerializer(), min_length=1, max_length=settings.BATCH_MAX_ITEMS
     )
+
+
+def prediction_batch_input(data: object) -> list[dict[str, Any]]:
+    """The items of a batch request (each with `features` and maybe `request_id`), or a
+    ValidationError as the serializer gives. As for one request, well-formed items are taken as
+    they are: the serializer cost ~0.1 ms an item, a sixth of a batch's web time."""
+    items = data.get("items") if isinstance(data, dict) else None
+    if (
+        isinstance(items, list)
+        and 0 < len(items) <= settings.BATCH_MAX_ITEMS
+        and all(map(_well_formed, items))
+    ):
+        return items
+    payload = PredictionBatchInputSerializer(data=data)
+    payload.is_valid(raise_exception=True)
+    return list(payload.validated_data["items"])
 
 
 # --- output -----------------------------------------------------------------------------

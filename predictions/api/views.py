@@ -98,11 +98,9 @@ class PredictionBatchView(APIView):
         summary="Score up to BATCH_MAX_ITEMS transactions, all or nothing",
     )
     def post(self, request: Request) -> Response:
-        payload = serializers.PredictionBatchInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
         results, created = services.predictions_create_batch(
             api_key=caller_api_key(request),
-            items=payload.validated_data["items"],
+            items=serializers.prediction_batch_input(request.data),
             actor=actor_name(api_key=caller_api_key(request), user=request.user),
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
