@@ -1,4 +1,8 @@
 import json
+import threading
+
+from django.db import connection
+from rest_framework.test import APIClient
 
 PREDICT_URL = "/api/v1/predictions/"
 BATCH_URL = "/api/v1/predictions/batch/"
@@ -30,3 +34,26 @@ def artifact_remove(version) -> None:
 
     ModelArtifact.objects.filter(pk=version.pk).delete()
     registry.artifact_full_path(version).unlink(missing_ok=True)
+
+
+def post_at_once(secret: str, payload: dict, *, threads: int = 8) -> list[tuple[int, dict]]:
+    """The same scoring request from `threads` clients released together; (status, JSON) each."""
+    start = threading.Barrier(threads)
+    answers: list[tuple[int, dict]] = []
+
+    def post() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+        try:
+            start.wait(timeout=30)
+            response = post_json(client, PREDICT_URL, payload)
+            answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=post) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    return answers

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 
 import pytest
-from django.db import connection
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
@@ -24,7 +22,7 @@ from audit.services import audit_chain_extend
 from predictions import services
 from predictions.models import Prediction
 from reviews.models import ReviewItem
-from tests.predictions.helpers import PREDICT_URL
+from tests.predictions.helpers import PREDICT_URL, post_at_once
 
 
 @pytest.fixture(autouse=True)
@@ -121,28 +119,10 @@ def test_concurrent_duplicates_store_one_prediction_and_one_event(
     audit_log_flushable, transactional_db, active_model, api_key_and_secret, features
 ):
     threads_count = 8
-    start = threading.Barrier(threads_count)
-    statuses: list[int] = []
-
-    def post_at_once() -> None:
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_and_secret[1]}")
-        try:
-            start.wait(timeout=30)
-            response = client.post(
-                PREDICT_URL,
-                json.dumps({"request_id": "race-1", "features": features}),
-                content_type="application/json",
-            )
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post_at_once) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = post_at_once(
+        api_key_and_secret[1], {"request_id": "race-1", "features": features}, threads=threads_count
+    )
+    statuses = [status for status, _ in answers]
 
     assert sorted(statuses) == [200] * (threads_count - 1) + [201]
     assert Prediction.objects.filter(request_id="race-1").count() == 1

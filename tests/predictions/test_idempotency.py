@@ -5,11 +5,10 @@ import threading
 import pytest
 from django.db import connection
 from django.db.models import QuerySet
-from rest_framework.test import APIClient
 
 from predictions import services
 from predictions.models import Explanation, Prediction
-from tests.predictions.helpers import PREDICT_URL, post_json
+from tests.predictions.helpers import PREDICT_URL, post_at_once, post_json
 
 pytestmark = pytest.mark.usefixtures("active_model")
 
@@ -102,24 +101,9 @@ def test_concurrent_duplicates_store_one_prediction(
     audit_log_flushable, transactional_db, api_key_and_secret, features
 ):
     threads_count = 8
-    start = threading.Barrier(threads_count)
-    answers: list[tuple[int, dict]] = []
-
-    def post_at_once() -> None:
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_and_secret[1]}")
-        try:
-            start.wait(timeout=30)
-            response = predict(client, features, request_id="race-1")
-            answers.append((response.status_code, response.json()))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post_at_once) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = post_at_once(
+        api_key_and_secret[1], {"request_id": "race-1", "features": features}, threads=threads_count
+    )
 
     statuses = sorted(status for status, _ in answers)
     assert statuses == [200] * (threads_count - 1) + [201]
