@@ -50,3 +50,10 @@ def predictions_observe(*, predictions: Iterable[Prediction]) -> None:
         version = str(prediction.model_version.version)
         PREDICTION_CONFIDENCE.labels(version).observe(prediction.confidence)
         PREDICTION_SCORE.labels(version).observe(prediction.score)
+
+
+COMMIT_GROUP_ROWS = Histogram(
+    "reviewapp_prediction_commit_group_rows",
+    "Single predictions a web process committed together in one statement (group commit).",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)

@@ -6,20 +6,29 @@ statement, committed on its own: one row's values as parameters, many rows' as b
 (nothing to quote), bound on the server and planned once per connection. Through the
 ORM the same write costs about 2 ms of Python per request and three round trips
 (bench/README.md). Other databases (the SQLite demo) take the ORM path.
+
+Single predictions of one process are committed in groups (SCORING_GROUP_COMMIT): a request
+that finds no write in flight writes every row queued so far in one statement; the others wait
+for that statement, and each answers only once its own row is committed. Under load a group
+forms while the previous one is on its way to the server, so nobody waits for a timer.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import psycopg
-from django.db import OperationalError, connection, transaction
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 
 from audit.models import AuditEvent
 from audit.services import Event, audit_events_insert_sql, audit_events_record, audit_link_after_commit
+from predictions import metrics
 from predictions.models import Explanation, Prediction
 
 
@@ -96,6 +105,7 @@ WITH incoming AS ({incoming}), predictions AS (
            confidence, routing, status, final_label, reason_codes::jsonb, routing_state,
            routing_enqueued_at, review_reason, inclusion_probability, created_at
     FROM incoming ORDER BY ordinal
+    {on_conflict}
     RETURNING id, request_id
 ), explanations AS (
     INSERT INTO predictions_explanation (prediction_id, base_value, "values", output, explainer, shap_version)
@@ -112,8 +122,20 @@ _AUDIT_INSERT = audit_events_insert_sql(
     FROM predictions JOIN incoming USING (request_id)
     ORDER BY incoming.ordinal"""
 )
-_INSERT_MANY = _INSERT_FROM_INCOMING.format(incoming=_INCOMING_MANY, audit_insert=_AUDIT_INSERT)
-_INSERT_ONE = _INSERT_FROM_INCOMING.format(incoming=_INCOMING_ONE, audit_insert=_AUDIT_INSERT)
+_INSERT_MANY = _INSERT_FROM_INCOMING.format(
+    incoming=_INCOMING_MANY, audit_insert=_AUDIT_INSERT, on_conflict=""
+)
+_INSERT_ONE = _INSERT_FROM_INCOMING.format(incoming=_INCOMING_ONE, audit_insert=_AUDIT_INSERT, on_conflict="")
+# A commit group holds independent requests: a request_id already stored skips its own row
+# (its caller is told, as by the unique index) and lets the others commit. A skipped row gets
+# neither an explanation nor an audit event: those join the inserted rows only.
+_SKIP_STORED = "ON CONFLICT (request_id) DO NOTHING"
+_GROUP_MANY = _INSERT_FROM_INCOMING.format(
+    incoming=_INCOMING_MANY, audit_insert=_AUDIT_INSERT, on_conflict=_SKIP_STORED
+)
+_GROUP_ONE = _INSERT_FROM_INCOMING.format(
+    incoming=_INCOMING_ONE, audit_insert=_AUDIT_INSERT, on_conflict=_SKIP_STORED
+)
 
 
 def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
@@ -127,12 +149,24 @@ def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: s
     elif connection.in_atomic_block:
         with transaction.atomic():  # a savepoint, so a duplicate does not abort the caller's work
             _insert_postgresql(rows, explainer, shap_version)
+    elif len(rows) == 1 and settings.SCORING_GROUP_COMMIT:
+        _stored(rows[0].prediction, _group_commit.write(_Pending(rows[0], explainer, shap_version)))
+        audit_link_after_commit()
     else:
         # One statement in autocommit is its own transaction: no BEGIN and COMMIT round trips.
         _insert_postgresql(rows, explainer, shap_version)
 
 
 def _insert_postgresql(rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
+    sql = _INSERT_ONE if len(rows) == 1 else _INSERT_MANY
+    ids = _execute_reconnecting(sql, _params(rows, explainer, shap_version))
+    for row in rows:
+        _stored(row.prediction, ids[row.prediction.request_id])
+    audit_link_after_commit()
+
+
+def _params(rows: list[ScoredRow], explainer: str, shap_version: str) -> list[Any]:
+    """The statement's parameters: one value per column for one row, else one array per column."""
     predictions = [row.prediction for row in rows]
     columns = [
         *([_column_value(prediction, name) for prediction in predictions] for name in _PREDICTION_COLUMNS),
@@ -143,18 +177,141 @@ def _insert_postgresql(rows: list[ScoredRow], explainer: str, shap_version: str)
     ]
     constants = [explainer, shap_version, AuditEvent.Action.PREDICTION_CREATED.value]
     if len(rows) == 1:
-        sql, params = _INSERT_ONE, [column[0] for column in columns] + constants
-    else:
-        sql, params = _INSERT_MANY, columns + constants
-    ids = dict((request_id, pk) for pk, request_id in _execute_reconnecting(sql, params))
-    for prediction in predictions:
-        prediction.pk = ids[prediction.request_id]
-        prediction._state.adding = False
-    audit_link_after_commit()
+        return [column[0] for column in columns] + constants
+    return columns + constants
 
 
-def _execute_reconnecting(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """Run the statement; on a connection that died since its last use, reconnect and run it once more.
+def _stored(prediction: Prediction, pk: int) -> None:
+    prediction.pk = pk
+    prediction._state.adding = False
+
+
+# --- group commit --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Pending:
+    """One request's row on its way into a commit group, and what became of it."""
+
+    row: ScoredRow
+    explainer: str
+    shap_version: str
+    done: bool = False
+    pk: int | None = None
+    error: BaseException | None = None
+
+    @property
+    def request_id(self) -> str:
+        return self.row.prediction.request_id
+
+    @property
+    def explained_by(self) -> tuple[str, str]:
+        return self.explainer, self.shap_version
+
+
+class _GroupCommit:
+    """The rows of concurrent requests in one process, written by one statement per group.
+
+    Leader and followers: a request that finds no statement in flight writes every pending row
+    (its own among them) on its own connection and wakes the others; a request that finds one
+    in flight queues its row and waits. Each returns once its row is committed, or raises what
+    the database said of it: an IntegrityError for a request_id already stored (the caller
+    answers it as a repeat, as without grouping), the connection's error for everyone in the
+    group when the database cannot be reached.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._writing = False
+
+    def write(self, pending: _Pending) -> int:
+        """Store the row; return its primary key once it is committed."""
+        with self._changed:
+            self._queue.append(pending)
+            while True:
+                if pending.done:
+                    break
+                if not self._writing:
+                    self._writing = True
+                    group = self._take_group()
+                    self._changed.release()
+                    try:
+                        _group_write(group)
+                    finally:
+                        self._changed.acquire()
+                        self._writing = False
+                        self._changed.notify_all()
+                    continue
+                self._changed.wait()
+        if pending.error is not None:
+            # A copy per request: the waiting threads raise it at once, each with its own traceback.
+            raise copy.copy(pending.error) from pending.error
+        assert pending.pk is not None  # a done row has a key or an error
+        return pending.pk
+
+    def _take_group(self) -> list[_Pending]:
+        # Two requests with one request_id go in different groups, so the second finds the
+        # first stored (one statement cannot tell which of the two it kept). A statement names
+        # one explainer: rows explained by another model (one just activated) wait their turn.
+        group: list[_Pending] = []
+        later: list[_Pending] = []
+        seen: set[str] = set()
+        explained_by = self._queue[0].explained_by
+        for pending in self._queue:
+            if (
+                pending.request_id in seen
+                or pending.explained_by != explained_by
+                or len(group) >= _GROUP_MAX_ROWS
+            ):
+                later.append(pending)
+            else:
+                seen.add(pending.request_id)
+                group.append(pending)
+        self._queue = later
+        return group
+
+
+# A group's statement binds 21 arrays; far above what concurrent requests of one process queue.
+_GROUP_MAX_ROWS = 500
+
+
+def _group_write(group: list[_Pending]) -> None:
+    """Write a group, setting each pending's outcome; never raises."""
+    metrics.COMMIT_GROUP_ROWS.observe(len(group))
+    try:
+        _group_insert(group)
+    except (OperationalError, InterfaceError) as error:  # nobody's row can be written now
+        for pending in group:
+            pending.error = error
+    except DatabaseError as error:
+        if len(group) == 1:
+            group[0].error = error
+        else:
+            # One row the server refuses must not fail the requests it was grouped with.
+            for pending in group:
+                _group_write([pending])
+    finally:
+        for pending in group:
+            pending.done = True
+
+
+def _group_insert(group: list[_Pending]) -> None:
+    explainer, shap_version = group[0].explained_by  # the same for the whole group
+    sql = _GROUP_ONE if len(group) == 1 else _GROUP_MANY
+    ids = _execute_reconnecting(sql, _params([pending.row for pending in group], explainer, shap_version))
+    for pending in group:
+        pending.pk = ids.get(pending.request_id)
+        if pending.pk is None:
+            pending.error = IntegrityError(f"request_id {pending.request_id!r} is already stored")
+
+
+_group_commit = _GroupCommit()
+
+
+def _execute_reconnecting(sql: str, params: list[Any]) -> dict[str, int]:
+    """Run the statement; return the stored rows' keys by request_id. On a connection that died
+    since its last use, reconnect and run it once more.
 
     Django's health check would cost a `SELECT 1` round trip on every request. Retrying is
     safe: a statement that never reached the server stored nothing, and one that committed
@@ -172,12 +329,12 @@ def _execute_reconnecting(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     return _execute(sql, params)
 
 
-def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+def _execute(sql: str, params: list[Any]) -> dict[str, int]:
     # Django's cursors bind on the client; this one binds on the server and, unless
     # DATABASE_PREPARED_STATEMENTS is off, prepares the statement on its first use.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return {request_id: pk for pk, request_id in cursor.fetchall()}
 
 
 def _column_value(prediction: Prediction, name: str) -> Any:

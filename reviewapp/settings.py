@@ -318,6 +318,10 @@ BATCH_MAX_ITEMS = env_int("BATCH_MAX_ITEMS", 1000)
 # Scoring requests with an API key take the lean route (predictions/api/fast.py); 0 sends them
 # through the whole middleware chain and DRF, which answer identically, only slower.
 SCORING_FAST_PATH = env_bool("SCORING_FAST_PATH", True)
+# Single predictions a web process scores at the same time are committed by one statement
+# (predictions/persistence.py); each answer still waits for its own row's commit. 0: one
+# statement per prediction.
+SCORING_GROUP_COMMIT = env_bool("SCORING_GROUP_COMMIT", True)
 # How long a process trusts a verified API key before asking the database again (seconds).
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 10)
 

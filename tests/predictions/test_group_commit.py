@@ -1,0 +1,214 @@
+"""Group commit: single predictions a web process scores at the same time share one statement.
+
+Each request still answers only once its own row is committed, with its own explanation and
+audit event; a request_id already stored, or a row the database refuses, fails that request
+alone. The tests hold the first request's insert behind a table lock taken by another
+connection, so the requests that follow queue behind it, then let it go and read which
+transaction wrote each row (PostgreSQL's xmin).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.db import DataError, connection, connections
+
+from audit.models import AuditEvent
+from audit.selectors import audit_chain_verify
+from audit.services import audit_chain_extend
+from predictions import persistence, services
+from predictions.models import Explanation, Prediction
+from tests.predictions.helpers import PREDICT_URL, post_json
+from tests.worker import wait_until
+
+pytestmark = pytest.mark.postgres
+
+INSERT_STATEMENT = "%WITH incoming AS (%"  # persistence.py's insert
+
+
+@contextmanager
+def predictions_table_locked() -> Iterator[None]:
+    """Block every insert into the predictions table (reads go on) until the block ends."""
+    other = connections.create_connection("default")
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute("LOCK TABLE predictions_prediction IN EXCLUSIVE MODE")
+        yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+def inserts_waiting_for_the_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+            [INSERT_STATEMENT],
+        )
+        return cursor.fetchone()[0]
+
+
+def queued_rows() -> int:
+    return len(persistence._group_commit._queue)
+
+
+def in_thread(work: Callable[[], Any], results: dict[int, Any], key: int) -> threading.Thread:
+    def run() -> None:
+        try:
+            results[key] = work()
+        except Exception as error:  # the test asserts on it
+            results[key] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def behind_a_held_insert(first: Callable[[], Any], rest: list[Callable[[], Any]]) -> list[Any]:
+    """Run `first` until its insert waits on the lock, then `rest` until all of them queue
+    behind it in the process; release the lock and return every result (or error), in order."""
+    results: dict[int, Any] = {}
+    with predictions_table_locked():
+        threads = [in_thread(first, results, 0)]
+        wait_until(lambda: inserts_waiting_for_the_lock() == 1, timeout=30, what="the first insert waits")
+        threads += [in_thread(work, results, index) for index, work in enumerate(rest, start=1)]
+        wait_until(lambda: queued_rows() == len(rest), timeout=30, what="the others queue behind it")
+    for thread in threads:
+        thread.join(timeout=60)
+    return [results[index] for index in range(len(rest) + 1)]
+
+
+def writing_transactions(request_ids: list[str]) -> int:
+    """How many transactions wrote these predictions."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(DISTINCT xmin::text) FROM predictions_prediction WHERE request_id = ANY(%s)",
+            [request_ids],
+        )
+        return cursor.fetchone()[0]
+
+
+def created_events(request_ids: list[str]) -> int:
+    return AuditEvent.objects.filter(
+        action=AuditEvent.Action.PREDICTION_CREATED, request_id__in=request_ids
+    ).count()
+
+
+@pytest.fixture
+def post(api_key_and_secret, features):
+    from rest_framework.test import APIClient
+
+    def post_for(request_id: str, **changes: Any) -> Callable[[], tuple[int, dict]]:
+        def send() -> tuple[int, dict]:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_and_secret[1]}")
+            response = post_json(
+                client, PREDICT_URL, {"request_id": request_id, "features": {**features, **changes}}
+            )
+            return response.status_code, response.json()
+
+        return send
+
+    return post_for
+
+
+def test_requests_that_arrive_while_an_insert_is_in_flight_are_committed_together(
+    audit_log_flushable, transactional_db, active_model, post
+):
+    request_ids = [f"group-{n}" for n in range(6)]
+
+    answers = behind_a_held_insert(post(request_ids[0]), [post(request_id) for request_id in request_ids[1:]])
+
+    assert [status for status, _ in answers] == [201] * 6
+    assert [body["request_id"] for _, body in answers] == request_ids
+    # The first alone, the five that queued behind it in one statement.
+    assert writing_transactions(request_ids) == 2
+    assert Explanation.objects.filter(prediction__request_id__in=request_ids).count() == 6
+    assert created_events(request_ids) == 6
+    audit_chain_extend()
+    assert audit_chain_verify().ok
+
+
+def test_without_group_commit_each_prediction_is_its_own_statement(
+    audit_log_flushable, transactional_db, active_model, post, settings
+):
+    settings.SCORING_GROUP_COMMIT = False
+    request_ids = [f"alone-{n}" for n in range(4)]
+    results: dict[int, Any] = {}
+
+    with predictions_table_locked():
+        threads = [in_thread(post(request_id), results, n) for n, request_id in enumerate(request_ids)]
+        wait_until(lambda: inserts_waiting_for_the_lock() == 4, timeout=30, what="four inserts wait")
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(status for status, _ in results.values()) == [201] * 4
+    assert writing_transactions(request_ids) == 4
+
+
+def test_a_repeat_in_a_group_gets_the_stored_answer_and_the_others_are_stored(
+    audit_log_flushable, transactional_db, active_model, post
+):
+    original = post("stored-before")()
+    new_ids = ["beside-1", "beside-2", "beside-3"]
+
+    answers = behind_a_held_insert(post("first"), [post("stored-before"), *(post(n) for n in new_ids)])
+
+    assert [status for status, _ in answers] == [201, 200, 201, 201, 201]
+    assert answers[1][1] == original[1]
+    assert writing_transactions(new_ids) == 1
+    assert Prediction.objects.filter(request_id="stored-before").count() == 1
+    assert Explanation.objects.filter(prediction__request_id="stored-before").count() == 1
+    assert created_events(["stored-before"]) == 1
+    assert created_events(new_ids) == 3
+
+
+def test_a_repeat_with_other_features_in_a_group_is_a_conflict(
+    audit_log_flushable, transactional_db, active_model, post
+):
+    post("taken")()
+
+    answers = behind_a_held_insert(post("first"), [post("taken", amount=1.0), post("free")])
+
+    assert [status for status, _ in answers] == [201, 409, 201]
+    assert "different features" in answers[1][1]["request_id"][0]
+
+
+def test_a_row_the_database_refuses_fails_alone(
+    audit_log_flushable, transactional_db, active_model, api_key_and_secret, features
+):
+    api_key = api_key_and_secret[0]
+
+    def create(request_id: str) -> Callable[[], bool]:
+        # Straight to the service: the API refuses a request_id over 64 characters itself.
+        return lambda: services.prediction_create(api_key=api_key, request_id=request_id, features=features)[
+            1
+        ]
+
+    too_long = "x" * 65
+    results = behind_a_held_insert(create("first"), [create("fine-1"), create(too_long), create("fine-2")])
+
+    assert results[0] is True and results[1] is True and results[3] is True
+    assert isinstance(results[2], DataError)
+    assert writing_transactions(["fine-1", "fine-2"]) == 2  # retried one by one after the refusal
+    assert not Prediction.objects.filter(request_id=too_long).exists()
+    assert created_events(["first", "fine-1", "fine-2"]) == 3
+
+
+def test_requests_with_one_request_id_go_in_different_groups(
+    audit_log_flushable, transactional_db, active_model, post
+):
+    answers = behind_a_held_insert(post("first"), [post("twice"), post("twice"), post("other")])
+
+    assert sorted(status for status, _ in answers[1:3]) == [200, 201]
+    assert answers[1][1] == answers[2][1]
+    assert Prediction.objects.filter(request_id="twice").count() == 1
+    assert Explanation.objects.filter(prediction__request_id="twice").count() == 1
+    assert created_events(["twice"]) == 1
