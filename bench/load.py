@@ -47,7 +47,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--web-workers", type=int, default=2, help="web server worker processes")
     parser.add_argument("--worker-class", default="gthread", help="as deploy/gunicorn.conf.py")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="threads per gthread worker (deploy/gunicorn.conf.py's default)",
+    )
     parser.add_argument(
         "--challenger",
         action="store_true",

@@ -19,7 +19,12 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # gthread, not sync: a sync worker does not heartbeat while it writes a response, so a long
 # streamed export (a million audit rows take minutes) would be killed at `timeout`.
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# Eight, not two: single predictions scored at the same time in one worker are committed by one
+# statement (group commit, predictions/persistence.py), and two threads make groups of two at
+# most. With eight, PostgreSQL's CPU per prediction fell by about a quarter (bench/README.md).
+# Each thread keeps its own database connection: count threads x workers x pods against
+# PostgreSQL's max_connections.
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 preload_app = False
 # A listening socket per worker, so the kernel spreads connections evenly over the workers.
