@@ -277,23 +277,30 @@ _GROUP_MAX_ROWS = 500
 
 
 def _group_write(group: list[_Pending]) -> None:
-    """Write a group, setting each pending's outcome; never raises."""
+    """Write a group, giving each pending row a key or an error."""
     metrics.COMMIT_GROUP_ROWS.observe(len(group))
     try:
         _group_insert(group)
-    except (OperationalError, InterfaceError) as error:  # nobody's row can be written now
-        for pending in group:
-            pending.error = error
-    except DatabaseError as error:
-        if len(group) == 1:
-            group[0].error = error
-        else:
+    except Exception as error:
+        if len(group) > 1 and _refused_row(error):
             # One row the server refuses must not fail the requests it was grouped with.
             for pending in group:
                 _group_write([pending])
+        else:  # the connection's failure, or a fault of ours: nobody's row is written
+            for pending in group:
+                pending.error = error
+    except BaseException as error:  # the process is stopping: nobody waits for ever
+        for pending in group:
+            pending.error = error
+        raise
     finally:
         for pending in group:
             pending.done = True
+
+
+def _refused_row(error: Exception) -> bool:
+    # Data errors and constraint violations belong to a row; a lost connection to everyone.
+    return isinstance(error, DatabaseError) and not isinstance(error, OperationalError | InterfaceError)
 
 
 def _group_insert(group: list[_Pending]) -> None:

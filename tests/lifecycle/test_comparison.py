@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from lifecycle import comparison
+from lifecycle import selectors as lifecycle_selectors
 from lifecycle.selectors import UnknownVersion, model_version_comparison
 from tests.lifecycle.evidence import labelled_evidence, scored_pair, shadow_period_open
 
@@ -167,6 +168,18 @@ def test_the_selector_compares_the_shadowed_predictions(active_model, candidate)
     assert result.labelled.n == 20
     assert result.labelled.challenger.recall.value == 0.8
     assert result.extra["active_versions"] == [active_model.version]
+
+
+def test_the_selector_reads_in_chunks_and_gets_the_same_figures(active_model, candidate, monkeypatch):
+    labelled_evidence(active=active_model, candidate=candidate, missed_frauds=2)
+    scored_pair(active=active_model, candidate=candidate, active_score=0.2, candidate_score=0.7)
+    whole = model_version_comparison(version=candidate.version)
+
+    monkeypatch.setattr(lifecycle_selectors, "COMPARISON_CHUNK_ROWS", 4)  # 21 rows: 5 full chunks and 1
+    in_chunks = model_version_comparison(version=candidate.version)
+
+    assert in_chunks.as_dict() == whole.as_dict()
+    assert in_chunks.n == 21
 
 
 def test_the_selector_keeps_to_the_window(active_model, candidate):
