@@ -212,3 +212,28 @@ def test_requests_with_one_request_id_go_in_different_groups(
     assert Prediction.objects.filter(request_id="twice").count() == 1
     assert Explanation.objects.filter(prediction__request_id="twice").count() == 1
     assert created_events(["twice"]) == 1
+
+
+def test_a_fault_while_writing_a_group_reaches_every_request_of_it(
+    audit_log_flushable, transactional_db, active_model, api_key_and_secret, features, monkeypatch
+):
+    real_params = persistence._params
+
+    def broken_for_groups(rows, *args):
+        if len(rows) > 1:
+            raise RuntimeError("a bug in building a group's statement")
+        return real_params(rows, *args)
+
+    monkeypatch.setattr(persistence, "_params", broken_for_groups)
+    api_key = api_key_and_secret[0]
+
+    def create(request_id: str) -> Callable[[], bool]:
+        return lambda: services.prediction_create(api_key=api_key, request_id=request_id, features=features)[
+            1
+        ]
+
+    results = behind_a_held_insert(create("first"), [create(f"grouped-{n}") for n in range(3)])
+
+    assert results[0] is True
+    assert [type(result) for result in results[1:]] == [RuntimeError] * 3
+    assert not Prediction.objects.filter(request_id__startswith="grouped-").exists()
