@@ -27,6 +27,9 @@ class ShadowPeriod(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.CharField(max_length=200, blank=True)
     end_reason = models.CharField(max_length=14, choices=EndReason.choices, blank=True)
+    # Every prediction of the period made before this was tried by the sweep (scored, or said
+    # to be unreadable by the challenger): the next sweep starts here, not at started_at.
+    swept_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-started_at"]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -228,23 +228,35 @@ def shadow_scores_create(*, prediction_ids: list[int]) -> int:
 
 def shadow_sweep(*, grace: timedelta = SWEEP_GRACE, batch_size: int | None = None) -> int:
     """Score predictions of the open period still missing a shadow score (broker down, worker
-    died), oldest first, at most SHADOW_BATCH_SIZE per call; beat runs it every minute."""
+    died), oldest first, at most SHADOW_BATCH_SIZE per call; beat runs it every minute.
+
+    Each sweep starts where the last one stopped (`ShadowPeriod.swept_until`), so its work
+    stays that of a minute however long the period runs, and predictions the challenger cannot
+    read are said once and passed, not taken up again at every sweep. A prediction committed
+    more than `grace` after it was made would be passed unseen; a backfill scores it.
+    """
     period = selectors.shadow_period_open()
     if period is None:
         return 0
     limit = batch_size or settings.SHADOW_BATCH_SIZE
+    until = timezone.now() - grace
     scored = ShadowScore.objects.filter(prediction=OuterRef("pk"), model_version=period.model_version)
-    missing = (
+    missing = list(
         Prediction.objects.filter(
             model_version_id=period.active_version_id,
-            created_at__gte=period.started_at,
-            created_at__lt=timezone.now() - grace,
+            created_at__gte=period.swept_until or period.started_at,
+            created_at__lt=until,
         )
         .filter(~Exists(scored))
-        .order_by("created_at")
-        .only("pk", "request_id", "features")[:limit]
+        .order_by("created_at", "pk")
+        .only("pk", "request_id", "features", "created_at")[:limit]
     )
     stored = _score_and_store(period.model_version, missing)
+    # A full batch may have left some behind at its last instant: the next sweep starts there.
+    reached = missing[-1].created_at if len(missing) == limit else until
+    ShadowPeriod.objects.filter(pk=period.pk).filter(
+        Q(swept_until__isnull=True) | Q(swept_until__lt=reached)
+    ).update(swept_until=reached)
     if stored:
         logger.info("shadow sweep scored %d predictions with v%d", stored, period.model_version.version)
     return stored

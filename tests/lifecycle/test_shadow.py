@@ -147,6 +147,34 @@ def test_the_sweep_takes_at_most_a_batch(shadowing, api_client, transactions, mo
     assert ShadowScore.objects.count() == 5
 
 
+def test_predictions_the_challenger_cannot_read_do_not_hold_the_sweep(
+    shadowing, api_client, transactions, monkeypatch, settings
+):
+    monkeypatch.setattr(tasks.shadow_scores_create, "apply_async", lambda kwargs: None)
+    post_json(api_client, BATCH_URL, {"items": [{"features": r} for r in transactions(3, seed=9)]})
+    oldest_two = Prediction.objects.order_by("created_at", "pk").values_list("pk", flat=True)[:2]
+    Prediction.objects.filter(pk__in=list(oldest_two)).update(features={})  # nothing it can read
+    settings.SHADOW_BATCH_SIZE = 2
+
+    assert services.shadow_sweep(grace=timedelta(0)) == 0  # the two it cannot read, said once
+    assert services.shadow_sweep(grace=timedelta(0)) == 1  # then the one it can, not the two again
+    assert services.shadow_sweep(grace=timedelta(0)) == 0
+    assert ShadowScore.objects.count() == 1
+
+
+def test_each_sweep_starts_where_the_last_one_stopped(shadowing, api_client, transactions, monkeypatch):
+    monkeypatch.setattr(tasks.shadow_scores_create, "apply_async", lambda kwargs: None)
+    post_json(api_client, PREDICT_URL, {"features": transactions(1)[0]})
+
+    assert services.shadow_sweep(grace=timedelta(0)) == 1
+    period = ShadowPeriod.objects.get(ended_at__isnull=True)
+    assert period.swept_until > Prediction.objects.get().created_at
+
+    ShadowScore.objects.all().delete()  # a score lost after the sweep passed it
+    assert services.shadow_sweep(grace=timedelta(0)) == 0  # not looked for again: a backfill scores it
+    assert ShadowPeriod.objects.get(pk=period.pk).swept_until >= period.swept_until
+
+
 def test_a_redelivered_task_stores_nothing_twice(
     shadowing, api_client, transactions, django_capture_on_commit_callbacks
 ):
