@@ -122,20 +122,23 @@ _AUDIT_INSERT = audit_events_insert_sql(
     FROM predictions JOIN incoming USING (request_id)
     ORDER BY incoming.ordinal"""
 )
-_INSERT_MANY = _INSERT_FROM_INCOMING.format(
-    incoming=_INCOMING_MANY, audit_insert=_AUDIT_INSERT, on_conflict=""
-)
-_INSERT_ONE = _INSERT_FROM_INCOMING.format(incoming=_INCOMING_ONE, audit_insert=_AUDIT_INSERT, on_conflict="")
 # A commit group holds independent requests: a request_id already stored skips its own row
 # (its caller is told, as by the unique index) and lets the others commit. A skipped row gets
 # neither an explanation nor an audit event: those join the inserted rows only.
 _SKIP_STORED = "ON CONFLICT (request_id) DO NOTHING"
-_GROUP_MANY = _INSERT_FROM_INCOMING.format(
-    incoming=_INCOMING_MANY, audit_insert=_AUDIT_INSERT, on_conflict=_SKIP_STORED
-)
-_GROUP_ONE = _INSERT_FROM_INCOMING.format(
-    incoming=_INCOMING_ONE, audit_insert=_AUDIT_INSERT, on_conflict=_SKIP_STORED
-)
+
+
+def _insert_sql(incoming: str, *, skip_stored: bool = False) -> str:
+    on_conflict = _SKIP_STORED if skip_stored else ""
+    return _INSERT_FROM_INCOMING.format(
+        incoming=incoming, audit_insert=_AUDIT_INSERT, on_conflict=on_conflict
+    )
+
+
+_INSERT_MANY = _insert_sql(_INCOMING_MANY)
+_INSERT_ONE = _insert_sql(_INCOMING_ONE)
+_GROUP_MANY = _insert_sql(_INCOMING_MANY, skip_stored=True)
+_GROUP_ONE = _insert_sql(_INCOMING_ONE, skip_stored=True)
 
 
 def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
