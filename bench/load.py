@@ -336,13 +336,23 @@ def main() -> None:
         run_load(warm, env, workdir, "warmup")  # loads the model in every worker
         groups = process_groups(web=web.pid, worker=worker.pid, server=args.server)
         before, client_before = cpu_by_group(groups), os.times()
+        commits_before = commit_groups(args.port)
         stats = run_load(args, env, workdir, "run")
         after, client_after = cpu_by_group(groups), os.times()
+        commits_after = commit_groups(args.port)
         spent = {name: after[name] - before[name] for name in groups}
         spent["load generator"] = (client_after.children_user + client_after.children_system) - (
             client_before.children_user + client_before.children_system
         )
         report(args, stats, web=web.pid, worker=worker.pid, cpu=spent)
+        statements, rows = (
+            after - before for after, before in zip(commits_after, commits_before, strict=True)
+        )
+        if statements:
+            print(
+                f"commit_groups statements={statements:.0f} rows={rows:.0f} "
+                f"rows_per_statement={rows / statements:.2f}"
+            )
         if args.challenger:
             shadow_report(args)
         if args.mode == "batch":
@@ -430,6 +440,19 @@ def web_command(args: argparse.Namespace) -> list[str]:
         "--log-level",
         "warning",
     ]
+
+
+def commit_groups(port: int) -> tuple[float, float]:
+    """Statements the web processes' group commit ran so far, and the rows they stored
+    (`reviewapp_prediction_commit_group_rows` on /metrics; batches are not counted there)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    figures = {"_count": 0.0, "_sum": 0.0}
+    for line in text.splitlines():
+        for suffix in figures:
+            if line.startswith(f"reviewapp_prediction_commit_group_rows{suffix} "):
+                figures[suffix] = float(line.split()[1])
+    return figures["_count"], figures["_sum"]
 
 
 def report(
