@@ -212,17 +212,23 @@ def shadow_scores_create(*, prediction_ids: list[int]) -> int:
     """Score a commit group's predictions with the challenger; returns how many it scored.
 
     Only predictions answered by the open period's active version since it started count:
-    one enqueued before a challenger was stopped or replaced is skipped. Idempotent: a score
-    already stored (re-delivery, the sweep's overlap) is left as it is.
+    one enqueued before a challenger was stopped or replaced is skipped. Idempotent: a
+    prediction already scored (re-delivery, the sweep's overlap) is neither scored again nor
+    counted.
     """
     period = selectors.shadow_period_open()
     if period is None or not prediction_ids:
         return 0
-    predictions = Prediction.objects.filter(
-        pk__in=prediction_ids,
-        model_version_id=period.active_version_id,
-        created_at__gte=period.started_at,
-    ).only("pk", "request_id", "features")
+    scored = ShadowScore.objects.filter(prediction=OuterRef("pk"), model_version=period.model_version)
+    predictions = (
+        Prediction.objects.filter(
+            pk__in=prediction_ids,
+            model_version_id=period.active_version_id,
+            created_at__gte=period.started_at,
+        )
+        .filter(~Exists(scored))
+        .only("pk", "request_id", "features")
+    )
     return _score_and_store(period.model_version, predictions)
 
 

@@ -185,6 +185,7 @@ def test_a_redelivered_task_stores_nothing_twice(
     tasks.shadow_scores_create.delay(prediction_ids=ids)
 
     assert ShadowScore.objects.count() == 1
+    assert services.shadow_scores_create(prediction_ids=ids) == 0  # nor scored, nor counted again
 
 
 def test_predictions_made_before_the_period_or_while_none_is_open_are_skipped(
