@@ -102,10 +102,10 @@ _FRAUD = Prediction.Label.FRAUD
 def _comparison_inputs(rows: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
     """comparison.compare's inputs from (active score, challenger score, active label,
     challenger label, active review reason, challenger review reason, outcome label) rows."""
-    scores: list[np.ndarray] = []  # chunks of (active, challenger) scores
-    flags: list[
-        np.ndarray
-    ] = []  # chunks of (active fraud, challenger fraud, active review, challenger review)
+    # Chunks of (active, challenger) scores, and of (active fraud, challenger fraud, active
+    # review, challenger review) flags.
+    scores: list[np.ndarray] = []
+    flags: list[np.ndarray] = []
     outcomes: list[bool | None] = []
     chunk: list[tuple[Any, ...]] = []
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -219,14 +220,13 @@ def shadow_scores_create(*, prediction_ids: list[int]) -> int:
     period = selectors.shadow_period_open()
     if period is None or not prediction_ids:
         return 0
-    scored = ShadowScore.objects.filter(prediction=OuterRef("pk"), model_version=period.model_version)
     predictions = (
         Prediction.objects.filter(
             pk__in=prediction_ids,
             model_version_id=period.active_version_id,
             created_at__gte=period.started_at,
         )
-        .filter(~Exists(scored))
+        .filter(_not_scored_by(period.model_version))
         .only("pk", "request_id", "features")
     )
     return _score_and_store(period.model_version, predictions)
@@ -246,14 +246,13 @@ def shadow_sweep(*, grace: timedelta = SWEEP_GRACE, batch_size: int | None = Non
         return 0
     limit = batch_size or settings.SHADOW_BATCH_SIZE
     until = timezone.now() - grace
-    scored = ShadowScore.objects.filter(prediction=OuterRef("pk"), model_version=period.model_version)
     missing = list(
         Prediction.objects.filter(
             model_version_id=period.active_version_id,
             created_at__gte=period.swept_until or period.started_at,
             created_at__lt=until,
         )
-        .filter(~Exists(scored))
+        .filter(_not_scored_by(period.model_version))
         .order_by("created_at", "pk")
         .only("pk", "request_id", "features", "created_at")[:limit]
     )
@@ -276,11 +275,10 @@ def shadow_backfill(
     took up; with `limit`, at most that many (the task goes on in a new run of itself)."""
     size = batch_size or settings.SHADOW_BATCH_SIZE
     challenger = period.model_version
-    scored = ShadowScore.objects.filter(prediction=OuterRef("pk"), model_version=challenger)
     ids = list(
         Prediction.objects.filter(created_at__gte=since)
         .exclude(model_version=challenger)
-        .filter(~Exists(scored))
+        .filter(_not_scored_by(challenger))
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -288,6 +286,11 @@ def shadow_backfill(
         chunk = Prediction.objects.filter(pk__in=ids[start : start + size])
         _score_and_store(challenger, chunk.only("pk", "request_id", "features"))
     return len(ids)
+
+
+def _not_scored_by(challenger: ModelVersion) -> Combinable:
+    """A filter on predictions: those `challenger` has no shadow score for yet."""
+    return ~Exists(ShadowScore.objects.filter(prediction=OuterRef("pk"), model_version=challenger))
 
 
 def _score_and_store(challenger: ModelVersion, predictions: Iterable[Prediction]) -> int:

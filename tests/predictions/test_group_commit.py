@@ -119,6 +119,19 @@ def post(api_key_and_secret, features):
     return post_for
 
 
+@pytest.fixture
+def create(api_key_and_secret, features):
+    """A scoring straight through the service, for a thread: the API refuses a request_id over
+    64 characters itself. Returns whether the prediction was created."""
+
+    def create_for(request_id: str) -> Callable[[], bool]:
+        return lambda: services.prediction_create(
+            api_key=api_key_and_secret[0], request_id=request_id, features=features
+        )[1]
+
+    return create_for
+
+
 def test_requests_that_arrive_while_an_insert_is_in_flight_are_committed_together(
     audit_log_flushable, transactional_db, active_model, post
 ):
@@ -181,17 +194,7 @@ def test_a_repeat_with_other_features_in_a_group_is_a_conflict(
     assert "different features" in answers[1][1]["request_id"][0]
 
 
-def test_a_row_the_database_refuses_fails_alone(
-    audit_log_flushable, transactional_db, active_model, api_key_and_secret, features
-):
-    api_key = api_key_and_secret[0]
-
-    def create(request_id: str) -> Callable[[], bool]:
-        # Straight to the service: the API refuses a request_id over 64 characters itself.
-        return lambda: services.prediction_create(api_key=api_key, request_id=request_id, features=features)[
-            1
-        ]
-
+def test_a_row_the_database_refuses_fails_alone(audit_log_flushable, transactional_db, active_model, create):
     too_long = "x" * 65
     results = behind_a_held_insert(create("first"), [create("fine-1"), create(too_long), create("fine-2")])
 
@@ -215,7 +218,7 @@ def test_requests_with_one_request_id_go_in_different_groups(
 
 
 def test_a_fault_while_writing_a_group_reaches_every_request_of_it(
-    audit_log_flushable, transactional_db, active_model, api_key_and_secret, features, monkeypatch
+    audit_log_flushable, transactional_db, active_model, create, monkeypatch
 ):
     real_params = persistence._params
 
@@ -225,13 +228,6 @@ def test_a_fault_while_writing_a_group_reaches_every_request_of_it(
         return real_params(rows, *args)
 
     monkeypatch.setattr(persistence, "_params", broken_for_groups)
-    api_key = api_key_and_secret[0]
-
-    def create(request_id: str) -> Callable[[], bool]:
-        return lambda: services.prediction_create(api_key=api_key, request_id=request_id, features=features)[
-            1
-        ]
-
     results = behind_a_held_insert(create("first"), [create(f"grouped-{n}") for n in range(3)])
 
     assert results[0] is True
