@@ -45,5 +45,5 @@ VOLUME ["/data/models"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-# Worker heartbeats on tmpfs: on the overlay filesystem under /tmp they can stall a worker.
-CMD ["gunicorn", "--config", "deploy/gunicorn.conf.py", "--worker-tmp-dir", "/dev/shm"]
+# The web server (granian, configured by serve.py from the environment).
+CMD ["python", "serve.py"]

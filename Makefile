@@ -55,7 +55,7 @@ beat: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/python manage.py collectstatic --noinput
-	OMP_NUM_THREADS=1 GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn reviewapp.wsgi --config deploy/gunicorn.conf.py
+	OMP_NUM_THREADS=1 WEB_LISTEN=$(HOST):$(PORT) $(BIN)/python serve.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -1,4 +1,4 @@
-"""Load benchmark of the scoring API on gunicorn, PostgreSQL, Redis and a Celery worker.
+"""Load benchmark of the scoring API on granian (serve.py), PostgreSQL, Redis and a Celery worker.
 
 Starts the processes itself, drives them from the same machine with closed-loop clients and
 prints requests/s, predictions/s, p50/p99 latency and the resident memory of each process;
@@ -39,19 +39,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=16, help="concurrent closed-loop clients")
     parser.add_argument("--duration", type=int, default=30, help="seconds of load after warm-up")
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument(
-        "--server",
-        choices=["gunicorn", "granian"],
-        default="gunicorn",
-        help="gunicorn with deploy/gunicorn.conf.py, or granian's WSGI server (Rust HTTP, to compare)",
-    )
     parser.add_argument("--web-workers", type=int, default=2, help="web server worker processes")
-    parser.add_argument("--worker-class", default="gthread", help="as deploy/gunicorn.conf.py")
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=8,
-        help="threads per gthread worker (deploy/gunicorn.conf.py's default)",
+        "--threads", type=int, default=8, help="Python threads per web worker (serve.py's default)"
     )
     parser.add_argument(
         "--challenger",
@@ -176,13 +166,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def process_groups(*, web: int, worker: int, server: str = "gunicorn") -> dict[str, list[int]]:
+def process_groups(*, web: int, worker: int) -> dict[str, list[int]]:
     def named(name: str) -> list[int]:
         out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
         return [int(p) for p in out.split()]
 
     return {
-        server: [web, *children(web)],
+        "web": [web, *children(web)],
         "celery": [worker, *children(worker)],
         "postgres": named("postgres"),
         "redis": named("redis-server"),
@@ -327,14 +317,15 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    command, web_env = web_command(args, env)
     web = subprocess.Popen(
-        web_command(args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, cwd=ROOT, env=web_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         wait_until_up(f"http://127.0.0.1:{args.port}/healthz", time.monotonic() + 30)
         warm = argparse.Namespace(**{**vars(args), "duration": 10})
         run_load(warm, env, workdir, "warmup")  # loads the model in every worker
-        groups = process_groups(web=web.pid, worker=worker.pid, server=args.server)
+        groups = process_groups(web=web.pid, worker=worker.pid)
         before, client_before = cpu_by_group(groups), os.times()
         commits_before = commit_groups(args.port)
         stats = run_load(args, env, workdir, "run")
@@ -406,40 +397,14 @@ def copy_baseline(args: argparse.Namespace, *, served_rows_per_s: float, rows: i
     )
 
 
-def web_command(args: argparse.Namespace) -> list[str]:
-    if args.server == "granian":
-        return [
-            str(BIN / "granian"),
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(args.port),
-            "--workers",
-            str(args.web_workers),
-            "--blocking-threads",
-            str(args.threads),
-            "--no-ws",
-            "--log-level",
-            "warning",
-            "reviewapp.wsgi:application",
-        ]
-    return [
-        str(BIN / "gunicorn"),
-        "--config",
-        str(ROOT / "deploy" / "gunicorn.conf.py"),
-        "--bind",
-        f"127.0.0.1:{args.port}",
-        "--workers",
-        str(args.web_workers),
-        "--worker-class",
-        args.worker_class,
-        "--threads",
-        str(args.threads),
-        "--log-level",
-        "warning",
-    ]
+def web_command(args: argparse.Namespace, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """serve.py, as production starts the web server, on the bench's port, workers and threads."""
+    settings = {
+        "WEB_LISTEN": f"127.0.0.1:{args.port}",
+        "WEB_CONCURRENCY": str(args.web_workers),
+        "WEB_THREADS": str(args.threads),
+    }
+    return [str(BIN / "python"), "serve.py"], {**env, **settings}
 
 
 def commit_groups(port: int) -> tuple[float, float]:
@@ -462,9 +427,8 @@ def report(
     rows = args.batch_size if args.mode == "batch" else 1
     print(
         f"mode={args.mode} client={args.client} users={args.users} duration={args.duration}s "
-        f"server={args.server} web_workers={args.web_workers} worker_class={args.worker_class} "
-        f"threads={args.threads} challenger={'yes' if args.challenger else 'no'} "
-        f"cpus={os.cpu_count()}"
+        f"web_workers={args.web_workers} threads={args.threads} "
+        f"challenger={'yes' if args.challenger else 'no'} cpus={os.cpu_count()}"
     )
     print(
         f"requests={stats['requests']:.0f} failures={stats['failures']:.0f} requests/s={rps:.1f} "
@@ -482,7 +446,7 @@ def report(
         + f" total={sum(per_request.values()):.2f} (machine: {os.cpu_count()} cores x {args.duration}s)"
     )
     for pid in children(web):
-        print(f"{args.server} worker pid={pid} rss_mib={rss_mib(pid):.0f}")
+        print(f"web worker pid={pid} rss_mib={rss_mib(pid):.0f}")
     print(f"celery worker (main) pid={worker} rss_mib={rss_mib(worker):.0f}")
     for pid in children(worker):
         print(f"celery worker (child) pid={pid} rss_mib={rss_mib(pid):.0f}")

@@ -1,6 +1,6 @@
 """Request-latency histograms as the web processes keep them, and quantiles estimated from them.
 
-Every gunicorn worker's histogram is summed (multiprocess mode), or under runserver this
+Every web worker's histogram is summed (multiprocess mode), or under runserver this
 process's alone. The recorder (monitoring/recorder.py) stores them once a minute; the page
 reads the stored ones (monitoring/latency_history.py), so it needs neither Prometheus nor
 the process that counted.

@@ -1,6 +1,6 @@
 """Gauges read from the monitoring tables at scrape time (registered with reviewapp.metrics).
 
-Read from the database, not kept in a process, so whichever gunicorn worker answers the scrape
+Read from the database, not kept in a process, so whichever web worker answers the scrape
 reports the same values.
 """
 

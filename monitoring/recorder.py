@@ -2,7 +2,7 @@
 
 In the web process, not in a Celery task: the histograms live in the web server's memory or
 its PROMETHEUS_MULTIPROC_DIR, which a worker in another container or on another host cannot
-read. Each web process (gunicorn worker or runserver) starts one daemon thread when
+read. Each web process (a web server's worker or runserver) starts one daemon thread when
 reviewapp/wsgi.py sends `web_process_started` (monitoring/receivers.py); it wakes on each
 minute, and the first process of a server to write the minute's row wins
 (services.latency_snapshot_record). Requests never wait for it.
@@ -32,7 +32,7 @@ def source_name() -> str:
     """Which histograms these are: one server's shared directory, or one process's own counters."""
     host = socket.gethostname()
     if metrics.multiprocess_mode():
-        # gunicorn's processes share the directory; a new one each start unless fixed by hand.
+        # A web server's workers share the directory; a new one each start unless fixed by hand.
         return f"{host}:{os.environ.get('PROMETHEUS_MULTIPROC_DIR', '')}"
     return f"{host}:pid {os.getpid()}"
 

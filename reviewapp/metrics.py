@@ -1,9 +1,9 @@
 """Prometheus metrics: what processes count as they work, and what the database says at scrape time.
 
-Counters and histograms live in each process. Under gunicorn's several workers they are kept in
-files under PROMETHEUS_MULTIPROC_DIR and summed when /metrics is read (prometheus_client's
-multiprocess mode; deploy/gunicorn.conf.py prepares the directory, reviewapp/wsgi.py one of its
-own when gunicorn was started without it). Queue gauges are queried from the database at scrape
+Counters and histograms live in each process. Under the web server's several workers they are
+kept in files under PROMETHEUS_MULTIPROC_DIR and summed when /metrics is read (prometheus_client's
+multiprocess mode; serve.py prepares the directory, reviewapp/wsgi.py one of its own when granian
+was started without it). Queue gauges are queried from the database at scrape
 time, so whichever worker answers reports the same numbers.
 
 This module has the project's plumbing and the HTTP metrics; each app keeps its own counters
@@ -17,7 +17,7 @@ Derived in PromQL rather than stored:
 
 from __future__ import annotations
 
-import os
+import multiprocessing
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
@@ -98,18 +98,24 @@ def multiprocess_mode() -> bool:
 def exposition_problem() -> str | None:
     """Why this process's /metrics would be wrong, or None.
 
-    A gunicorn worker that counts in its own memory reports its own share of the requests
-    only, as if the others had never been served. reviewapp/wsgi.py sets a shared directory up
-    before prometheus_client is imported, so this means something imported it earlier.
+    A web server worker that counts in its own memory reports its own share of the requests
+    only, as if the others had never been served. serve.py, or reviewapp/wsgi.py, sets a shared
+    directory up before prometheus_client is imported, so this means something imported it
+    earlier.
     """
-    if multiprocess_mode() or not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
+    if multiprocess_mode() or not in_server_worker():
         return None
     return (
-        "Metrics not served: this gunicorn worker counts in its own memory, so it would report "
-        "its own requests only. Set PROMETHEUS_MULTIPROC_DIR before gunicorn starts (run it with "
-        "--config deploy/gunicorn.conf.py), or make sure nothing imports prometheus_client "
-        "before reviewapp.wsgi does.\n"
+        "Metrics not served: this web server worker counts in its own memory, so it would report "
+        "its own requests only. Set PROMETHEUS_MULTIPROC_DIR before the server starts (start it "
+        "with python serve.py), or make sure nothing imports prometheus_client before "
+        "reviewapp.wsgi does.\n"
     )
+
+
+def in_server_worker() -> bool:
+    """True in a worker process of a granian web server (one of several serving the same port)."""
+    return multiprocessing.current_process().name == "granian-worker"  # as reviewapp/wsgi.py
 
 
 class _Scrape:

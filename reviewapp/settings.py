@@ -250,7 +250,7 @@ SPECTACULAR_SETTINGS = {
 # 1,000 requests/s one deployment is sized for, so a busy upstream system is not throttled),
 # and per client IP for unauthenticated or failed requests, so a key cannot be brute-forced.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "60000/min")
-# How many proxies of ours stand in front of gunicorn: the client IP for rate limits and login
+# How many proxies of ours stand in front of the web server: the client IP for rate limits and login
 # lockouts is the address the nearest one appended to X-Forwarded-For (reviewapp/client_ip.py).
 # 0: the header is ignored, so a client cannot pick its own address.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)

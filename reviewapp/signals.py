@@ -2,6 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent once by reviewapp/wsgi.py in each web process (gunicorn worker, runserver) once the
+# Sent once by reviewapp/wsgi.py in each web process (a web server's worker, runserver) once the
 # application is built; never in a Celery worker or a management command.
 web_process_started = Signal()

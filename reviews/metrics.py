@@ -78,7 +78,7 @@ class CallbackCollector:
     """Deliveries still being retried after a failure: one query over the pending ones.
 
     The failures counter above counts in the process that posts, which with a broker is a
-    Celery worker, outside gunicorn's metric files; this gauge shows the same trouble from
+    Celery worker, outside the web server's metric files; this gauge shows the same trouble from
     the database, whichever process made the attempts.
     """
 

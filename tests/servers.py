@@ -1,4 +1,4 @@
-"""Real gunicorn (and other background) processes for the tests that need one.
+"""Real web servers (serve.py: granian) and other background processes for the tests that need one.
 
 Each runs in a process group of its own, so stopping it takes its workers too. Its output goes
 to a log file; with LOG_FORMAT=json every line of the app (one access line per request, with
@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tests.worker import PROJECT_DIR, wait_until
-
-WITH_CONF = ("--config", "deploy/gunicorn.conf.py")
 
 
 def free_port() -> int:
@@ -94,23 +92,23 @@ class Background:
                 continue
 
 
-class Gunicorn(Background):
-    """`gunicorn` on a free loopback port: with deploy/gunicorn.conf.py unless `args` say otherwise."""
+class WebServer(Background):
+    """The web server on a free loopback port: `python serve.py` as production starts it, or
+    another command (`command`) that takes the port from {port}."""
 
-    def __init__(self, *, env: dict[str, str], log: Path, args: Sequence[str] = WITH_CONF) -> None:
+    def __init__(self, *, env: dict[str, str], log: Path, command: Sequence[str] = ("serve.py",)) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        bind = f"127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "gunicorn", *args, *(() if "--config" in args else ("--bind", bind))]
-        super().__init__(command, env={**env, "GUNICORN_BIND": bind}, log=log)
+        argv = [sys.executable, *(part.format(port=self.port) for part in command)]
+        super().__init__(argv, env={**env, "WEB_LISTEN": f"127.0.0.1:{self.port}"}, log=log)
 
-    def wait_ready(self, *, timeout: float = 60) -> Gunicorn:
-        wait_until(self._answers, timeout=timeout, what=f"gunicorn on {self.port} to answer /healthz")
+    def wait_ready(self, *, timeout: float = 60) -> WebServer:
+        wait_until(self._answers, timeout=timeout, what=f"the web server on {self.port} to answer /healthz")
         return self
 
     def _answers(self) -> bool:
         if self.process.poll() is not None:
-            raise AssertionError(f"gunicorn exited:\n{self.log.read_text()}")
+            raise AssertionError(f"the web server exited:\n{self.log.read_text()}")
         try:
             return get(f"{self.base}/healthz", timeout=5)[0] == 200
         except OSError:

@@ -6,7 +6,7 @@ is asked and however many times at once, every low-confidence prediction routed 
 exactly once, two analysts on different servers never handed the same item, the audit chain
 intact, and scheduled tasks sent once however many workers consume them.
 
-Everything runs as in production (deploy/gunicorn.conf.py, `celery worker`, `celery beat`) on
+Everything runs as in production (serve.py, `celery worker`, `celery beat`) on
 the test database and a Redis queue of this test's own.
 """
 
@@ -37,7 +37,7 @@ from predictions import registry, services
 from predictions.models import Prediction
 from reviews.models import Decision, ReviewItem
 from reviews.selectors import review_digest
-from tests.servers import Background, Gunicorn, web_environment
+from tests.servers import Background, WebServer, web_environment
 from tests.worker import CeleryWorker, database_url, purge_queue, wait_until, worker_environment
 
 pytestmark = pytest.mark.integration
@@ -47,7 +47,7 @@ AUDIT_LINK_EVERY_SECONDS = 5  # reviewapp/celery.py: audit-chain-extend
 
 @dataclass
 class Cluster:
-    webs: list[Gunicorn]
+    webs: list[WebServer]
     workers: list[CeleryWorker]
     beat: Background
     api_key: str
@@ -72,7 +72,7 @@ def cluster(transactional_db, active_model, tmp_path) -> Iterator[Cluster]:
     }
     env = worker_environment(queue=queue, **production_like)
     webs = [
-        Gunicorn(
+        WebServer(
             env=web_environment(
                 database_url=database_url(connection.settings_dict, application_name=f"{queue}-web{n}"),
                 tmp_path=tmp_path,

@@ -222,7 +222,7 @@ def test_web_concurrency_follows_the_cpu_request_in_whole_cores() -> None:
         "resourceFieldRef": {"containerName": "web", "resource": "requests.cpu", "divisor": "1"}
     }
     assert web["resources"]["requests"]["cpu"] == "1"
-    assert web["command"][:3] == ["gunicorn", "--config", "deploy/gunicorn.conf.py"]
+    assert web["command"] == ["python", "serve.py"]
 
 
 def test_a_set_web_concurrency_is_passed_as_it_is() -> None:
@@ -480,9 +480,7 @@ def test_an_existing_secret_is_used_and_none_is_made() -> None:
 
 
 def test_the_environment_names_settings_the_app_reads() -> None:
-    readers = (ROOT / "reviewapp" / "settings.py").read_text() + (
-        ROOT / "deploy" / "gunicorn.conf.py"
-    ).read_text()
+    readers = (ROOT / "reviewapp" / "settings.py").read_text() + (ROOT / "serve.py").read_text()
     names = {
         name
         for _, spec in pod_specs(rendered("everything-on"))

@@ -85,7 +85,7 @@ def test_each_process_is_its_own_source_outside_multiprocess_mode(monkeypatch):
     assert recorder.source_name().endswith(":pid 4242")
 
 
-def test_gunicorns_processes_share_their_metrics_directory_as_source(monkeypatch):
+def test_a_servers_worker_processes_share_their_metrics_directory_as_source(monkeypatch):
     monkeypatch.setattr(metrics, "multiprocess_mode", lambda: True)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/reviewapp-metrics-x1")
 
@@ -124,7 +124,7 @@ def test_the_recorder_thread_records_a_baseline_at_start_and_stops_when_asked():
 
 
 def test_each_web_process_starts_its_recorder_when_it_loads_the_wsgi_application(monkeypatch):
-    # gunicorn and runserver both load reviewapp.wsgi; Celery workers and commands never do.
+    # granian's workers and runserver load reviewapp.wsgi; Celery workers and commands never do.
     started = []
     monkeypatch.setattr(recorder, "start", lambda: started.append(True))
     monkeypatch.delitem(sys.modules, "reviewapp.wsgi", raising=False)

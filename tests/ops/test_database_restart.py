@@ -1,8 +1,8 @@
 """PostgreSQL restarting under traffic: 503 with Retry-After while it is away, never 500, and
 nothing answered 201 lost; the web server heals by itself.
 
-The shared server cannot be restarted from a test, so gunicorn reaches it through a proxy that
-does to gunicorn's connections what a restart does: drops every open one and refuses new ones
+The shared server cannot be restarted from a test, so the web server reaches it through a proxy that
+does to its connections what a restart does: drops every open one and refuses new ones
 for a while, then lets them through again. Traffic runs throughout: scoring (the lean route),
 the DRF API with an API key, and a page for a signed-in analyst (the queue's counts: a page
 whose template needs no static files, which tests have no manifest for).
@@ -25,7 +25,7 @@ from django.db import connection
 from django.test import Client
 
 from predictions.models import Prediction
-from tests.servers import Gunicorn, web_environment
+from tests.servers import WebServer, web_environment
 from tests.worker import database_url, wait_until
 
 pytestmark = pytest.mark.postgres
@@ -123,7 +123,7 @@ def proxy() -> Iterator[RestartingProxy]:
 
 
 @pytest.fixture
-def web(transactional_db, active_model, proxy, tmp_path) -> Iterator[Gunicorn]:
+def web(transactional_db, active_model, proxy, tmp_path) -> Iterator[WebServer]:
     through_proxy = {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": str(proxy.port)}
     env = web_environment(
         database_url=database_url(through_proxy, application_name="tests-ops-restart"),
@@ -131,7 +131,7 @@ def web(transactional_db, active_model, proxy, tmp_path) -> Iterator[Gunicorn]:
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
         REDIS_URL="",  # no broker: routing runs in-process, as it does when Redis is away
     )
-    server = Gunicorn(env=env, log=tmp_path / "gunicorn.log")
+    server = WebServer(env=env, log=tmp_path / "web.log")
     try:
         yield server.wait_ready()
     finally:

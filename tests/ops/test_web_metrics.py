@@ -1,8 +1,8 @@
-"""/metrics under gunicorn with two worker processes: every worker's counts, summed.
+"""/metrics under the web server with two worker processes: every worker's counts, summed.
 
-Runs deploy/gunicorn.conf.py as production does. On PostgreSQL gunicorn uses the test
-database (committed data, so it sees the queue); on SQLite an empty file, so only the
-counters that need no database are checked there.
+Runs serve.py as production does. On PostgreSQL the server uses the test database (committed
+data, so it sees the queue); on SQLite an empty file, so only the counters that need no
+database are checked there.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db import connection
 from tests import servers
 from tests.ops.conftest import parse_metrics, sample
 from tests.reviews.factories import routed_items
-from tests.servers import Gunicorn, web_environment
+from tests.servers import WebServer, web_environment
 from tests.worker import database_url, wait_until
 
 ROUTE = "api-model-active"
@@ -32,9 +32,9 @@ def get(url: str, *, request_id: str | None = None) -> tuple[int, bytes]:
 
 
 @pytest.fixture
-def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:
+def web(transactional_db, tmp_path) -> Iterator[WebServer]:
     if connection.vendor == "postgresql":
-        db_url = database_url(connection.settings_dict, application_name="tests-ops-gunicorn")
+        db_url = database_url(connection.settings_dict, application_name="tests-ops-web")
     else:
         db_url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     env = web_environment(
@@ -45,30 +45,30 @@ def gunicorn(transactional_db, tmp_path) -> Iterator[Gunicorn]:
     )
     (tmp_path / "prometheus").mkdir()
     (tmp_path / "prometheus" / "counter_999999.db").write_bytes(b"stale file of an earlier run")
-    server = Gunicorn(env=env, log=tmp_path / "gunicorn.log")
+    server = WebServer(env=env, log=tmp_path / "web.log")
     try:
         yield server.wait_ready()
     finally:
         server.stop()
 
 
-def test_metrics_sum_the_counts_of_every_worker(gunicorn, tmp_path):
+def test_metrics_sum_the_counts_of_every_worker(web, tmp_path):
     sent = 0
     with ThreadPoolExecutor(max_workers=4) as pool:
         deadline = time.monotonic() + 60
         while True:
             statuses = list(
-                pool.map(lambda n: get(gunicorn.base + PATH, request_id=f"mp-{n}")[0], range(sent, sent + 8))
+                pool.map(lambda n: get(web.base + PATH, request_id=f"mp-{n}")[0], range(sent, sent + 8))
             )
             sent += 8
             assert set(statuses) == {401}
-            served_by = {line["pid"] for line in gunicorn.lines() if line.get("route") == ROUTE}
+            served_by = {line["pid"] for line in web.lines() if line.get("route") == ROUTE}
             if len(served_by) >= 2 or time.monotonic() > deadline:
                 break
     assert len(served_by) == 2, f"one worker served all {sent} requests"
     assert not (tmp_path / "prometheus" / "counter_999999.db").exists(), "the stale file was kept"
 
-    status, body = get(f"{gunicorn.base}/metrics")
+    status, body = get(f"{web.base}/metrics")
 
     assert status == 200
     samples = parse_metrics(body.decode())
@@ -79,20 +79,20 @@ def test_metrics_sum_the_counts_of_every_worker(gunicorn, tmp_path):
     # A worker that exits (here: is told to) is replaced; what it counted still counts.
     os.kill(next(iter(served_by)), signal.SIGTERM)
     wait_until(
-        lambda: len(gunicorn.worker_pids() - served_by) >= 1 and len(gunicorn.worker_pids()) == 2,
+        lambda: len(web.worker_pids() - served_by) >= 1 and len(web.worker_pids()) == 2,
         timeout=60,
-        what="gunicorn to replace the worker",
+        what="the server to replace the worker",
     )
-    gunicorn.wait_ready(timeout=30)
-    samples = parse_metrics(get(f"{gunicorn.base}/metrics")[1].decode())
+    web.wait_ready(timeout=30)
+    samples = parse_metrics(get(f"{web.base}/metrics")[1].decode())
     assert sample(samples, "reviewapp_http_responses_total", **labels, status="401") == sent
 
 
 @pytest.mark.postgres
-def test_queue_gauges_come_from_the_database_whichever_worker_answers(gunicorn, review_model, transactions):
+def test_queue_gauges_come_from_the_database_whichever_worker_answers(web, review_model, transactions):
     routed_items(records=transactions(4))
 
     for _ in range(4):
-        samples = parse_metrics(get(f"{gunicorn.base}/metrics")[1].decode())
+        samples = parse_metrics(get(f"{web.base}/metrics")[1].decode())
         assert sample(samples, "reviewapp_review_queue_items", state="pending") == 4
         assert sample(samples, "reviewapp_review_queue_oldest_age_seconds") > 0

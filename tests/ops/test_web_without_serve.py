@@ -1,8 +1,9 @@
-"""/metrics is right however gunicorn is started, or refuses to answer.
+"""/metrics is right however the web server is started, or refuses to answer.
 
-Started without deploy/gunicorn.conf.py (`gunicorn -w 2 reviewapp.wsgi`), the workers set a
-shared metrics directory up themselves (reviewapp/wsgi.py), named after their master; if that
-cannot be done, a worker refuses to serve its own share of the counts as if it were all.
+Started without serve.py (`granian --interface wsgi --workers 2 reviewapp.wsgi:application`),
+the workers set a shared metrics directory up themselves (reviewapp/wsgi.py), named after their
+master; if that cannot be done, a worker refuses to serve its own share of the counts as if it
+were all.
 """
 
 from __future__ import annotations
@@ -14,25 +15,41 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import Client
 
+from reviewapp import metrics
 from tests.ops.conftest import parse_metrics, sample
-from tests.servers import Gunicorn, get, web_environment
+from tests.servers import WebServer, get, web_environment
 
 ROUTE = "api-model-active"
 PATH = "/api/v1/models/active/"  # answers 401 without a key: no database needed
+# granian's own command line, as an operator might start it instead of serve.py.
+GRANIAN = (
+    "-m",
+    "granian",
+    "--interface",
+    "wsgi",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "{port}",
+    "--workers",
+    "2",
+    "--no-ws",
+    "reviewapp.wsgi:application",
+)
 
 
 @pytest.fixture
-def start_gunicorn(tmp_path) -> Iterator[Callable[..., Gunicorn]]:
-    servers: list[Gunicorn] = []
+def start_granian(tmp_path) -> Iterator[Callable[[], WebServer]]:
+    servers: list[WebServer] = []
 
-    def start(*args: str) -> Gunicorn:
+    def start() -> WebServer:
         env = web_environment(
             database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
             tmp_path=tmp_path,
             TMPDIR=str(tmp_path),  # where the workers make their directory: gone with the test's
         )
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        server = Gunicorn(env=env, log=tmp_path / f"gunicorn-{len(servers)}.log", args=args)
+        server = WebServer(env=env, log=tmp_path / f"granian-{len(servers)}.log", command=GRANIAN)
         servers.append(server)
         return server.wait_ready()
 
@@ -41,7 +58,7 @@ def start_gunicorn(tmp_path) -> Iterator[Callable[..., Gunicorn]]:
         server.stop()
 
 
-def requests_until_both_workers_served(server: Gunicorn) -> int:
+def requests_until_both_workers_served(server: WebServer) -> int:
     sent = 0
     with ThreadPoolExecutor(max_workers=4) as pool:
         deadline = time.monotonic() + 60
@@ -55,16 +72,13 @@ def requests_until_both_workers_served(server: Gunicorn) -> int:
             assert time.monotonic() < deadline, f"one worker served all {sent} requests"
 
 
-def metrics_directory(server: Gunicorn) -> str:
-    (line,) = [line for line in server.lines() if "without deploy/gunicorn.conf.py" in line["message"]][:1]
+def metrics_directory(server: WebServer) -> str:
+    (line,) = [line for line in server.lines() if "without serve.py" in line["message"]][:1]
     return line["message"].split(" in ", 1)[1].split(",", 1)[0]
 
 
-@pytest.mark.parametrize("preload", [False, True], ids=["workers load the app", "--preload"])
-def test_metrics_sum_every_worker_without_the_conf(start_gunicorn, preload):
-    server = start_gunicorn(
-        "--workers", "2", *(["--preload"] if preload else []), "reviewapp.wsgi:application"
-    )
+def test_metrics_sum_every_worker_without_serve_py(start_granian):
+    server = start_granian()
 
     sent = requests_until_both_workers_served(server)
     scrapes = [get(f"{server.base}/metrics") for _ in range(4)]  # whichever worker answers
@@ -75,13 +89,13 @@ def test_metrics_sum_every_worker_without_the_conf(start_gunicorn, preload):
         assert (
             sample(samples, "reviewapp_http_responses_total", route=ROUTE, method="GET", status="401") == sent
         )
-    # One directory, named after this gunicorn's master: another gunicorn never shares it.
+    # One directory, named after this server's master: another server never shares it.
     assert f"reviewapp-metrics-{server.process.pid}-" in metrics_directory(server)
 
 
-def test_two_gunicorns_without_the_conf_count_apart(start_gunicorn):
-    first = start_gunicorn("--workers", "2", "reviewapp.wsgi:application")
-    second = start_gunicorn("--workers", "2", "reviewapp.wsgi:application")
+def test_two_servers_without_serve_py_count_apart(start_granian):
+    first = start_granian()
+    second = start_granian()
 
     sent = requests_until_both_workers_served(first)
 
@@ -92,15 +106,15 @@ def test_two_gunicorns_without_the_conf_count_apart(start_gunicorn):
     assert sample(samples, "reviewapp_http_responses_total", route=ROUTE, method="GET", status="401") == sent
 
 
-def test_a_gunicorn_worker_counting_alone_refuses_to_serve_metrics(db, monkeypatch, log_lines):
+def test_a_server_worker_counting_alone_refuses_to_serve_metrics(db, monkeypatch, log_lines):
     # As when something imported prometheus_client before reviewapp.wsgi could set a directory:
-    # this test process counts in memory, and now says it is a gunicorn worker.
-    monkeypatch.setenv("SERVER_SOFTWARE", "gunicorn/27.0.1")
+    # this test process counts in memory, and now says it is a granian worker.
+    monkeypatch.setattr(metrics, "in_server_worker", lambda: True)
 
     response = Client().get("/metrics", REMOTE_ADDR="127.0.0.1")
 
     assert response.status_code == 500
-    assert b"this gunicorn worker counts in its own memory" in response.content
+    assert b"this web server worker counts in its own memory" in response.content
     assert b"PROMETHEUS_MULTIPROC_DIR" in response.content
     (line,) = [line for line in log_lines() if line["message"].startswith("/metrics refused")]
     assert line["level"] == "ERROR"
