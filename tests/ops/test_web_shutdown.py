@@ -5,34 +5,19 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import requests
-from django.db import connection, connections
+from django.db import connection
 
 from predictions.models import Prediction
+from tests.predictions.helpers import predictions_table_locked
 from tests.servers import WebServer, web_environment
 from tests.worker import database_url, wait_until
 
 pytestmark = pytest.mark.postgres
 
 APPLICATION_NAME = "tests-ops-shutdown"
-
-
-@contextmanager
-def predictions_table_locked() -> Iterator[None]:
-    """Hold every insert into the predictions table until the block ends (reads go on)."""
-    other = connections.create_connection("default")
-    try:
-        other.set_autocommit(False)
-        with other.cursor() as cursor:
-            cursor.execute("LOCK TABLE predictions_prediction IN EXCLUSIVE MODE")
-        yield
-    finally:
-        other.rollback()
-        other.close()
 
 
 def web_waits_on_the_lock() -> bool:

@@ -1,7 +1,9 @@
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
 PREDICT_URL = "/api/v1/predictions/"
@@ -12,6 +14,20 @@ def post_json(client, url: str, payload):
     """POST a body as JSON text, so tests can also send what json.dumps would not write."""
     body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
     return client.post(url, body, content_type="application/json")
+
+
+@contextmanager
+def predictions_table_locked() -> Iterator[None]:
+    """Block every insert into the predictions table (reads go on) until the block ends."""
+    other = connections.create_connection("default")
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute("LOCK TABLE predictions_prediction IN EXCLUSIVE MODE")
+        yield
+    finally:
+        other.rollback()
+        other.close()
 
 
 def detail_url(request_id: str) -> str:

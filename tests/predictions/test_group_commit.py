@@ -10,38 +10,23 @@ transaction wrote each row (PostgreSQL's xmin).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import DataError, connection, connections
+from django.db import DataError, connection
 
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from audit.services import audit_chain_extend
 from predictions import persistence, services
 from predictions.models import Explanation, Prediction
-from tests.predictions.helpers import PREDICT_URL, post_json
+from tests.predictions.helpers import PREDICT_URL, post_json, predictions_table_locked
 from tests.worker import wait_until
 
 pytestmark = pytest.mark.postgres
 
 INSERT_STATEMENT = "%WITH incoming AS (%"  # persistence.py's insert
-
-
-@contextmanager
-def predictions_table_locked() -> Iterator[None]:
-    """Block every insert into the predictions table (reads go on) until the block ends."""
-    other = connections.create_connection("default")
-    try:
-        other.set_autocommit(False)
-        with other.cursor() as cursor:
-            cursor.execute("LOCK TABLE predictions_prediction IN EXCLUSIVE MODE")
-        yield
-    finally:
-        other.rollback()
-        other.close()
 
 
 def inserts_waiting_for_the_lock() -> int:
