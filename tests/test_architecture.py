@@ -38,7 +38,7 @@ def test_beat_schedules_only_registered_tasks():
 
 
 def test_a_web_process_with_every_view_loaded_imports_no_heavy_library():
-    # The web workers' memory (~110 MiB each, bench/README.md) depends on it: SciPy alone is
+    # The web workers' memory (~120 MiB each, bench/README.md) depends on it: SciPy alone is
     # ~50 MiB. Training, retraining and the drift report import them where they run.
 
     program = """
