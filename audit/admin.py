@@ -10,14 +10,22 @@ from django.http import HttpRequest
 from audit import services
 from audit.actors import actor_name
 from audit.admin_mixins import ReadOnlyAdmin
-from audit.models import AuditEvent
+from audit.models import AuditEvent, AuditLink
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "seq", "created_at", "action", "actor", "object_type", "object_id", "request_id"]
+    list_display = ["pk", "created_at", "action", "actor", "object_type", "object_id", "request_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["request_id", "actor", "object_id"]
+    show_full_result_count = False
+
+
+@admin.register(AuditLink)
+class AuditLinkAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "source", "object_id", "hash"]
+    list_filter = ["source"]
+    search_fields = ["=hash"]
     show_full_result_count = False
 
 

@@ -1,7 +1,8 @@
-"""The hash chain's arithmetic, pure: what an event's hash covers and how links are made.
+"""The hash chain's arithmetic, pure: what an event's link covers and how links are made.
 
-An event's hash is SHA-256 over the previous event's hash and the event's canonical content,
-so editing, inserting or deleting a linked row breaks the chain from that row on.
+A link's hash is SHA-256 over the previous link's hash and the covered row's canonical
+content with its position, so editing, inserting or deleting a linked row breaks the chain
+from that row on.
 """
 
 from __future__ import annotations
@@ -13,31 +14,21 @@ from audit.digests import canonical_json, sha256_hex
 
 GENESIS_HASH = "0" * 64
 
-# What an event's hash covers (see event_content), in the order a row of them is read.
-CONTENT_FIELDS = (
-    "id",
-    "seq",
-    "created_at",
-    "action",
-    "actor",
-    "request_id",
-    "object_type",
-    "object_id",
-    "before",
-    "after",
-)
-
 
 def plain(value: Any) -> Any:
     """The JSON form the database will hand back, so the hash can be recomputed from a row."""
     return json.loads(canonical_json(value))
 
 
-def event_content(event: Any) -> str:
-    """The canonical text an event's hash covers; `event` is an AuditEvent or a row of its fields."""
+def event_content(event: Any, seq: int) -> str:
+    """The canonical text an event's link at `seq` covers; `event` is an AuditEvent or a row of its fields.
+
+    The spelling predates links of their own (the position was a column of the event then);
+    it is kept, so events linked before still verify.
+    """
     return canonical_json(
         {
-            "seq": event.seq,
+            "seq": seq,
             "created_at": event.created_at.isoformat(),
             "action": event.action,
             "actor": event.actor,

@@ -1,15 +1,14 @@
 from django.db import models
-from django.db.models import Q
 
 
 class AuditEvent(models.Model):
     """One state change of the system. Append-only; hash-chained shortly after it is written.
 
-    A writer inserts the event in the same transaction as the change it records. A single
-    linker (`audit_chain_extend`, every few seconds) then gives each new event its place in
-    the chain: its hash covers the previous event's hash and its own canonical content, so
-    editing, inserting or deleting a linked row breaks the chain from that row on. Linking
-    apart from writing keeps the one global lock off the scoring hot path.
+    A writer inserts the event, and queues it for linking (AuditPending), in the same
+    transaction as the change it records. A single linker (`audit_chain_extend`, every few
+    seconds) then gives it its place in the chain (an AuditLink). Linking apart from writing
+    keeps the one global lock off the scoring hot path. A prediction is its own `created`
+    event: its row is linked the same way (audit/sources.py), with no event row written.
     """
 
     class Action(models.TextChoices):
@@ -54,12 +53,6 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, editable=False)
     before = models.JSONField(null=True, editable=False)
     after = models.JSONField(null=True, editable=False)
-    seq = models.PositiveBigIntegerField(
-        unique=True, null=True, editable=False, help_text="Position in the chain; empty until linked"
-    )
-    # NULL, not "", until linked: many unlinked rows must fit under the unique index.
-    prev_hash = models.CharField(max_length=64, null=True, editable=False)  # noqa: DJ001
-    hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
 
     class Meta:
         # The table predates this app (it began in `reviews`); its name is kept, and with it
@@ -68,8 +61,50 @@ class AuditEvent(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_event_object"),
-            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="audit_event_unlinked"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditLink(models.Model):
+    """A place in the hash chain: which row it covers, and the hashes that tie it to the rest.
+
+    Its hash is SHA-256 over the previous link's hash and the covered row's canonical content
+    with this position (audit/chain.py), so editing, inserting or deleting a linked row, or a
+    link, breaks the chain from there on. Links are only ever appended: an event or prediction
+    row is written once and never rewritten to be linked, which kept every event's index
+    entries twice (bench/README.md).
+    """
+
+    seq = models.BigIntegerField(primary_key=True, editable=False, help_text="Position in the chain, from 1")
+    source = models.CharField(max_length=20, editable=False, help_text="What kind of row: event, prediction")
+    object_id = models.BigIntegerField(editable=False, help_text="The covered row's primary key")
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        db_table = "audit_link"
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["source", "object_id"], name="audit_link_once")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.source}:{self.object_id}"
+
+
+class AuditPending(models.Model):
+    """A row written but not linked yet: the linker's queue, filled in the writer's transaction.
+
+    The linker takes what is committed and deletes it as it links. A queue, rather than
+    "rows without a link", because ids do not commit in order: a transaction can commit a
+    lower id after a higher one was linked, and a queue entry becomes visible with its row.
+    """
+
+    source = models.CharField(max_length=20)
+    object_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "audit_pending"
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.object_id}"

@@ -1,13 +1,15 @@
-"""Writes on the tamper-evident audit log: record events, link them into the hash chain.
+"""Writes on the tamper-evident audit log: record events, link rows into the hash chain.
 
-Writers only insert, in the same transaction as the change they record, and take no lock.
-One linker at a time (a PostgreSQL advisory lock; SQLite's write lock elsewhere) extends
-the chain from its head, so the chain never forks; it runs every few seconds from Celery
-beat, after each commit when there is no broker, and before every verification.
+Writers only insert, in the same transaction as the change they record, and take no lock:
+the row, and its entry in the linker's queue. One linker at a time (a PostgreSQL advisory
+lock; SQLite's write lock elsewhere) extends the chain from its head, so the chain never
+forks; it runs every few seconds from Celery beat, after each commit when there is no broker,
+and before every verification.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,15 +18,19 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import CONTENT_FIELDS, GENESIS_HASH, chain_hash, event_content, plain
-from audit.models import AuditEvent
+from audit.chain import GENESIS_HASH, chain_hash, plain
+from audit.models import AuditEvent, AuditLink, AuditPending
+from audit.sources import EVENT, chain_source
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 # Any constant works; it only has to be the same for every linker.
 CHAIN_LOCK_ID = 7_410_001
-AUDIT_TABLE = AuditEvent._meta.db_table
+PENDING_TABLE = AuditPending._meta.db_table
+LINK_TABLE = AuditLink._meta.db_table
+# Their triggers refuse every UPDATE, DELETE and TRUNCATE (audit/migrations/0006_links_of_their_own.py).
+APPEND_ONLY_TABLES = (AuditEvent._meta.db_table, LINK_TABLE)
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,9 @@ def audit_events_record(*, events: list[Event]) -> list[AuditEvent]:
         )
         for event in events
     ]
-    created = AuditEvent.objects.bulk_create(rows)
-    audit_link_after_commit()
+    with transaction.atomic():  # an event and its queue entry, or neither
+        created = AuditEvent.objects.bulk_create(rows)
+        audit_rows_enqueue(source=EVENT, object_ids=[event.pk for event in created])
     return created
 
 
@@ -77,22 +84,25 @@ def audit_event_record(
     return audit_events_record(events=[event])[0]
 
 
-def audit_events_insert_sql(*, select: str) -> str:
-    """SQL that records the events a SELECT yields, for a writer that folds them into its own statement.
+def audit_rows_enqueue(*, source: str, object_ids: list[int]) -> None:
+    """Queue rows written in the caller's transaction for linking; the kind must be registered."""
+    chain_source(source)  # an unknown kind would wait in the queue for ever
+    AuditPending.objects.bulk_create(AuditPending(source=source, object_id=pk) for pk in object_ids)
+    audit_link_after_commit()
 
-    The SELECT yields (created_at, action, actor, request_id, object_type, object_id, after),
-    values already canonical JSON. The scoring hot path writes a prediction and its `created`
-    event in one statement this way (predictions/persistence.py); call audit_link_after_commit()
-    after it, as audit_events_record does.
+
+def audit_enqueue_sql(*, select: str) -> str:
+    """SQL queueing the rows a SELECT yields for linking, for a writer folding it into its own statement.
+
+    The SELECT yields (source, object_id). The scoring hot path writes its predictions and
+    their queue entries in one statement this way (predictions/persistence.py); call
+    audit_link_after_commit() after it, as audit_rows_enqueue does.
     """
-    return (
-        f"INSERT INTO {AUDIT_TABLE} (created_at, action, actor, request_id, object_type, object_id, after) "
-        f"{select}"
-    )
+    return f"INSERT INTO {PENDING_TABLE} (source, object_id) {select}"
 
 
 def audit_link_after_commit() -> None:
-    """With no beat to run the linker (no broker), link new events once the writer commits."""
+    """With no beat to run the linker (no broker), link new rows once the writer commits."""
     if settings.AUDIT_LINK_ON_COMMIT:
         transaction.on_commit(audit_chain_extend)
 
@@ -100,7 +110,7 @@ def audit_link_after_commit() -> None:
 # --- linking ------------------------------------------------------------------------------
 
 # The table name is the model's own constant, never input.
-_HEAD_QUERY = f"SELECT seq, hash FROM {AUDIT_TABLE} WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"  # noqa: S608
+_HEAD_QUERY = f"SELECT seq, hash FROM {LINK_TABLE} ORDER BY seq DESC LIMIT 1"  # noqa: S608
 
 
 def _lock_and_read_head() -> tuple[int, str]:
@@ -117,41 +127,49 @@ def _lock_and_read_head() -> tuple[int, str]:
 
 
 def audit_chain_extend(*, batch_size: int = 2000) -> int:
-    """Give every unlinked event, oldest first, the next place in the chain. Returns how many."""
-    linked = 0
+    """Link every queued row, oldest entry first, at the next places in the chain. Returns how many.
+
+    An entry whose row is gone (deleted by someone with the rights to lift the triggers) stays
+    queued, unlinked: verification reports it, and the chain goes on without it.
+    """
+    linked, after = 0, 0
     while True:
         with transaction.atomic():
             seq, prev_hash = _lock_and_read_head()
-            pending = AuditEvent.objects.filter(seq__isnull=True).order_by("id")
-            links = []
-            for event in pending.values_list(*CONTENT_FIELDS, named=True)[:batch_size]:
+            queued = list(
+                AuditPending.objects.filter(id__gt=after)
+                .order_by("id")
+                .values_list("id", "source", "object_id")[:batch_size]
+            )
+            rows = _rows_by_source(queued)
+            links, done = [], []
+            for entry_id, source, object_id in queued:
+                row = rows[source].get(object_id)
+                if row is None:
+                    continue
                 seq += 1
-                link_hash = chain_hash(prev_hash, event_content(event._replace(seq=seq)))
-                links.append((event.id, seq, prev_hash, link_hash))
+                link_hash = chain_hash(prev_hash, chain_source(source).content(row, seq))
+                links.append(
+                    AuditLink(
+                        seq=seq, source=source, object_id=object_id, prev_hash=prev_hash, hash=link_hash
+                    )
+                )
+                done.append(entry_id)
                 prev_hash = link_hash
-            _links_write(links)
+            AuditLink.objects.bulk_create(links)
+            AuditPending.objects.filter(id__in=done).delete()
         linked += len(links)
-        if len(links) < batch_size:
+        if len(queued) < batch_size:
             return linked
+        after = queued[-1][0]
 
 
-def _links_write(links: list[tuple[int, int, str, str]]) -> None:
-    if connection.vendor != "postgresql":
-        events = [AuditEvent(id=id_, seq=seq, prev_hash=prev, hash=hash_) for id_, seq, prev, hash_ in links]
-        AuditEvent.objects.bulk_update(events, ["seq", "prev_hash", "hash"], batch_size=500)
-        return
-    if not links:
-        return
-    # One statement for the whole batch. Django's bulk_update builds a CASE of every row
-    # for each column: ~1 ms of CPU per event, the linker's whole cost at scoring rates.
-    ids, seqs, prev_hashes, hashes = (list(column) for column in zip(*links, strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {AUDIT_TABLE} AS event SET seq = link.seq, prev_hash = link.prev_hash, "  # noqa: S608
-            "hash = link.hash FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) "
-            "AS link(id, seq, prev_hash, hash) WHERE event.id = link.id",
-            [ids, seqs, prev_hashes, hashes],
-        )
+def _rows_by_source(queued: list[tuple[int, str, int]]) -> dict[str, dict[int, Any]]:
+    """The queued rows' contents, one query per kind of row."""
+    ids: dict[str, list[int]] = defaultdict(list)
+    for _, source, object_id in queued:
+        ids[source].append(object_id)
+    return {source: chain_source(source).rows(object_ids) for source, object_ids in ids.items()}
 
 
 # --- people: lockouts and roles -------------------------------------------------------------

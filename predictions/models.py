@@ -150,6 +150,13 @@ class Prediction(models.Model):
 
     request_id = models.CharField(max_length=64, unique=True)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT)
+    # NULL when an API key asked, which names its caller itself (and costs a row nothing).
+    scored_by = models.CharField(  # noqa: DJ001
+        max_length=200,
+        null=True,
+        blank=True,
+        help_text="Who asked for the score, when no API key did: an admin from the API docs page",
+    )
     # No index of its own: prediction_version_created (model_version, created_at) serves it.
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_index=False

@@ -1,7 +1,8 @@
 """How scored predictions reach the database: the write on the scoring hot path.
 
-Each prediction is three rows: the prediction, its explanation and its `prediction.created`
-audit event, written in the caller's transaction. On PostgreSQL the three go in one prepared
+Each prediction is three rows: the prediction, its explanation and its entry in the audit
+chain's queue (the prediction is its own `created` evidence: predictions/evidence.py), written
+in the caller's transaction. On PostgreSQL the three go in one prepared
 statement, committed on its own: one row's values as parameters, many rows' as binary arrays
 (nothing to quote), bound on the server and planned once per connection. Through the
 ORM the same write costs about 2 ms of Python per request and three round trips
@@ -26,21 +27,19 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 
-from audit.models import AuditEvent
-from audit.services import Event, audit_events_insert_sql, audit_events_record, audit_link_after_commit
+from audit.services import audit_enqueue_sql, audit_link_after_commit, audit_rows_enqueue
 from predictions import metrics
+from predictions.evidence import PREDICTION
 from predictions.models import Explanation, Prediction
 
 
 @dataclass(frozen=True)
 class ScoredRow:
-    """A prediction ready to store, with what its explanation and audit event hold."""
+    """A prediction ready to store, with what its explanation holds."""
 
     prediction: Prediction
     base_value: float
     contributions: dict[str, float]
-    audit_actor: str
-    audit_after: dict[str, Any]
 
 
 # The prediction columns in the order their arrays are passed. JSON travels as text arrays
@@ -48,6 +47,7 @@ class ScoredRow:
 _PREDICTION_COLUMNS = [
     "request_id",
     "api_key_id",
+    "scored_by",
     "model_version_id",
     "features",
     "features_digest",
@@ -69,40 +69,38 @@ _JSON_COLUMNS = {"features", "reason_codes"}
 # Many rows: one array per column (binary, so nothing is escaped), unnested on the server.
 _INCOMING_MANY = """
     SELECT * FROM unnest(
-        %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::float8[], %b::text[],
-        %b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],
-        %b::timestamptz[], %b::text[], %b::float8[], %b::timestamptz[], %b::float8[], %b::text[],
-        %b::text[], %b::text[]
+        %b::text[], %b::bigint[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::float8[],
+        %b::text[], %b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],
+        %b::timestamptz[], %b::text[], %b::float8[], %b::timestamptz[], %b::float8[], %b::text[]
     ) WITH ORDINALITY AS t(
-        request_id, api_key_id, model_version_id, features, features_digest, score, label,
-        confidence, routing, status, final_label, reason_codes, routing_state,
+        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
+        label, confidence, routing, status, final_label, reason_codes, routing_state,
         routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
-        shap_values, audit_actor, audit_after, ordinal
+        shap_values, ordinal
     )
 """
 # One row, the API's common case: scalars are cheaper to send than one-element arrays.
 _INCOMING_ONE = """
     SELECT * FROM (VALUES (
-        %s::text, %s::bigint, %s::bigint, %s::text, %s::text, %s::float8, %s::text,
-        %s::float8, %s::text, %s::text, %s::text, %s::text, %s::text,
-        %s::timestamptz, %s::text, %s::float8, %s::timestamptz, %s::float8, %s::text, %s::text,
-        %s::text, 1
+        %s::text, %s::bigint, %s::text, %s::bigint, %s::text, %s::text, %s::float8,
+        %s::text, %s::float8, %s::text, %s::text, %s::text, %s::text, %s::text,
+        %s::timestamptz, %s::text, %s::float8, %s::timestamptz, %s::float8, %s::text, 1
     )) AS t(
-        request_id, api_key_id, model_version_id, features, features_digest, score, label,
-        confidence, routing, status, final_label, reason_codes, routing_state,
+        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
+        label, confidence, routing, status, final_label, reason_codes, routing_state,
         routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
-        shap_values, audit_actor, audit_after, ordinal
+        shap_values, ordinal
     )
 """
 _INSERT_FROM_INCOMING = """
 WITH incoming AS ({incoming}), predictions AS (
     INSERT INTO predictions_prediction (
-        request_id, api_key_id, model_version_id, features, features_digest, score, label,
-        confidence, routing, status, final_label, reason_codes, routing_state,
+        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
+        label, confidence, routing, status, final_label, reason_codes, routing_state,
         routing_enqueued_at, review_reason, inclusion_probability, created_at
     )
-    SELECT request_id, api_key_id, model_version_id, features::jsonb, features_digest, score, label,
-           confidence, routing, status, final_label, reason_codes::jsonb, routing_state,
+    SELECT request_id, api_key_id, scored_by, model_version_id, features::jsonb, features_digest,
+           score, label, confidence, routing, status, final_label, reason_codes::jsonb, routing_state,
            routing_enqueued_at, review_reason, inclusion_probability, created_at
     FROM incoming ORDER BY ordinal
     {on_conflict}
@@ -111,27 +109,24 @@ WITH incoming AS ({incoming}), predictions AS (
     INSERT INTO predictions_explanation (prediction_id, base_value, "values", output, explainer, shap_version)
     SELECT predictions.id, incoming.base_value, incoming.shap_values::jsonb, 'log-odds', %s, %s
     FROM predictions JOIN incoming USING (request_id)
-), audit_events AS (
-    {audit_insert}
+), queued AS (
+    {audit_enqueue}
 )
 SELECT id, request_id FROM predictions
 """
-_AUDIT_INSERT = audit_events_insert_sql(
-    select="""SELECT incoming.created_at, %s, incoming.audit_actor, incoming.request_id, 'prediction',
-           predictions.id::text, incoming.audit_after::jsonb
-    FROM predictions JOIN incoming USING (request_id)
-    ORDER BY incoming.ordinal"""
+_AUDIT_ENQUEUE = audit_enqueue_sql(
+    select="SELECT %s, predictions.id FROM predictions ORDER BY predictions.id"
 )
 # A commit group holds independent requests: a request_id already stored skips its own row
 # (its caller is told, as by the unique index) and lets the others commit. A skipped row gets
-# neither an explanation nor an audit event: those join the inserted rows only.
+# neither an explanation nor a queue entry: those follow the inserted rows only.
 _SKIP_STORED = "ON CONFLICT (request_id) DO NOTHING"
 
 
 def _insert_sql(incoming: str, *, skip_stored: bool = False) -> str:
     on_conflict = _SKIP_STORED if skip_stored else ""
     return _INSERT_FROM_INCOMING.format(
-        incoming=incoming, audit_insert=_AUDIT_INSERT, on_conflict=on_conflict
+        incoming=incoming, audit_enqueue=_AUDIT_ENQUEUE, on_conflict=on_conflict
     )
 
 
@@ -142,7 +137,7 @@ _GROUP_ONE = _insert_sql(_INCOMING_ONE, skip_stored=True)
 
 
 def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
-    """Insert the rows with their explanations and audit events, all or none; sets the pks.
+    """Insert the rows with their explanations and audit queue entries, all or none; sets the pks.
 
     A request_id already stored raises IntegrityError and leaves the caller's transaction usable.
     """
@@ -175,10 +170,8 @@ def _params(rows: list[ScoredRow], explainer: str, shap_version: str) -> list[An
         *([_column_value(prediction, name) for prediction in predictions] for name in _PREDICTION_COLUMNS),
         [row.base_value for row in rows],
         [_json_text(row.contributions) for row in rows],
-        [row.audit_actor[:200] for row in rows],
-        [_json_text(row.audit_after) for row in rows],
     ]
-    constants = [explainer, shap_version, AuditEvent.Action.PREDICTION_CREATED.value]
+    constants = [explainer, shap_version, PREDICTION]
     if len(rows) == 1:
         return [column[0] for column in columns] + constants
     return columns + constants
@@ -275,7 +268,7 @@ class _GroupCommit:
         return group
 
 
-# A group's statement binds 21 arrays; far above what concurrent requests of one process queue.
+# A group's statement binds 20 arrays; far above what concurrent requests of one process queue.
 _GROUP_MAX_ROWS = 500
 
 
@@ -373,17 +366,4 @@ def _insert_orm(rows: list[ScoredRow], explainer: str, shap_version: str) -> Non
         )
         for prediction, row in zip(created, rows, strict=True)
     )
-    audit_events_record(
-        events=[
-            Event(
-                action=AuditEvent.Action.PREDICTION_CREATED,
-                actor=row.audit_actor,
-                object_type="prediction",
-                object_id=prediction.pk,
-                request_id=prediction.request_id,
-                after=row.audit_after,
-                created_at=prediction.created_at,
-            )
-            for prediction, row in zip(created, rows, strict=True)
-        ]
-    )
+    audit_rows_enqueue(source=PREDICTION, object_ids=[prediction.pk for prediction in created])

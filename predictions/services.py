@@ -357,11 +357,9 @@ def _insert_scored(
     scored = active.scorer.score([c.features for c in candidates])
     rows = [
         ScoredRow(
-            prediction=(prediction := _prediction_row(version, api_key, candidate, result)),
+            prediction=_prediction_row(version, api_key, candidate, result, actor),
             base_value=result.base_value,
             contributions=result.contributions,
-            audit_actor=actor,
-            audit_after=_created_event_after(prediction),
         )
         for candidate, result in zip(candidates, scored, strict=True)
     ]
@@ -380,22 +378,8 @@ def _insert_scored(
     return created
 
 
-def _created_event_after(prediction: Prediction) -> dict[str, Any]:
-    """What the `prediction.created` audit event records of a new prediction."""
-    return {
-        "model_version": prediction.model_version.version,
-        "features_digest": prediction.features_digest,
-        "score": prediction.score,
-        "label": prediction.label,
-        "confidence": prediction.confidence,
-        "routing": prediction.routing,
-        "review_reason": prediction.review_reason,
-        "inclusion_probability": prediction.inclusion_probability,
-    }
-
-
 def _prediction_row(
-    version: ModelVersion, api_key: ApiKey | None, candidate: _Candidate, result: Scored
+    version: ModelVersion, api_key: ApiKey | None, candidate: _Candidate, result: Scored, actor: str
 ) -> Prediction:
     reason, probability = _review_reason(version, candidate.request_id, result.confidence)
     # An audit sample is decided like any confident prediction (upstream is not kept waiting)
@@ -405,6 +389,7 @@ def _prediction_row(
     return Prediction(
         request_id=candidate.request_id,
         api_key=api_key,
+        scored_by=None if api_key else actor,  # an API key names its caller itself
         model_version=version,
         features=candidate.features,
         features_digest=candidate.digest,

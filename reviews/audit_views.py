@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit import selectors as audit_selectors
+from audit.actors import actor_name
+from predictions.evidence import PREDICTION
 from reviewapp.roles import ADMIN, AUDITOR, role_required
 from reviews import exports, selectors
 from reviews.filtersets import PredictionFilterSet
@@ -62,6 +64,9 @@ def prediction_trace(request: HttpRequest, request_id: str) -> HttpResponse:
         "decision": decision,
         "record_unchanged": decision is None
         or decision.seen_digest == selectors.review_digest(prediction, blind=decision.blind),
+        # The prediction is its own `created` evidence: its row's link, then the events after it.
+        "created_by": prediction.scored_by or actor_name(api_key=prediction.api_key),
+        "created_link": audit_selectors.audit_link_of(source=PREDICTION, object_id=prediction.pk),
         "events": audit_selectors.audit_events_for_request(request_id=request_id),
         "callback": getattr(decision, "callback", None) if decision else None,
     }

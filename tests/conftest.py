@@ -3,7 +3,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from audit.services import AUDIT_TABLE
+from audit.services import APPEND_ONLY_TABLES
 from predictions import registry, services, training
 from reviewapp import celery_app
 from reviewapp.roles import ROLES
@@ -22,9 +22,10 @@ def trained() -> training.TrainingResult:
 def audit_log_flushable():
     """Let the flush that ends a transactional test empty the audit log on PostgreSQL.
 
-    The log's append-only trigger refuses TRUNCATE, which is how Django's test flush empties
-    tables; the flush lifts the trigger for its own statements only. Session-scoped so it is
-    still in place when the flush runs, after every function-scoped fixture is gone.
+    The log's append-only triggers (events and links) refuse TRUNCATE, which is how Django's
+    test flush empties tables; the flush lifts the triggers for its own statements only.
+    Session-scoped so it is still in place when the flush runs, after every function-scoped
+    fixture is gone.
     """
     from django.db.backends.postgresql.operations import DatabaseOperations
 
@@ -32,12 +33,11 @@ def audit_log_flushable():
 
     def sql_flush(self, style, tables, **options):
         statements = original(self, style, tables, **options)
-        if AUDIT_TABLE not in tables:
-            return statements
+        guarded = [table for table in APPEND_ONLY_TABLES if table in tables]
         return [
-            f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER USER;",
+            *(f"ALTER TABLE {table} DISABLE TRIGGER USER;" for table in guarded),
             *statements,
-            f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER USER;",
+            *(f"ALTER TABLE {table} ENABLE TRIGGER USER;" for table in guarded),
         ]
 
     with pytest.MonkeyPatch.context() as patch:

@@ -5,15 +5,20 @@ The audit log moved from `reviews` to its own app (and the kill switch's setting
 the append-only triggers stay where they were.
 """
 
+import json
+from datetime import UTC
+from types import SimpleNamespace
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from audit.models import AuditEvent
+from audit.chain import GENESIS_HASH, chain_hash, event_content
+from audit.models import AuditEvent, AuditLink
 from audit.selectors import audit_chain_verify
-from audit.services import audit_chain_extend
+from audit.services import audit_chain_extend, audit_event_record
 from monitoring.models import OperationalSettings as SwitchesAdminPage
 from predictions import switches
 from predictions.models import OperationalSettings, Prediction
@@ -113,6 +118,38 @@ def _seed_previous_release(apps) -> None:
         )
 
 
+def _link_as_the_previous_release_did() -> str:
+    """The linker of the release before links of their own: positions and hashes in the event row.
+    Returns the head hash."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, created_at, action, actor, request_id, object_type, object_id, before, after "
+            "FROM reviews_auditevent ORDER BY id"
+        )
+        rows = cursor.fetchall()
+    prev_hash = GENESIS_HASH
+    for seq, (id_, created_at, *fields) in enumerate(rows, start=1):
+        before, after = (json.loads(value) if isinstance(value, str) else value for value in fields[-2:])
+        event = SimpleNamespace(
+            created_at=created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC),
+            action=fields[0],
+            actor=fields[1],
+            request_id=fields[2],
+            object_type=fields[3],
+            object_id=fields[4],
+            before=before,
+            after=after,
+        )
+        link_hash = chain_hash(prev_hash, event_content(event, seq))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE reviews_auditevent SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s",
+                [seq, prev_hash, link_hash, id_],
+            )
+        prev_hash = link_hash
+    return prev_hash
+
+
 @pytest.mark.django_db(transaction=True)
 def test_migrating_from_the_previous_release_keeps_every_record_and_the_chain():
     old_apps = _migrate(PREVIOUS_HEAD)
@@ -121,8 +158,7 @@ def test_migrating_from_the_previous_release_keeps_every_record_and_the_chain():
     switches_content_type = ContentType.objects.get(app_label="monitoring", model="operationalsettings").pk
     try:
         _seed_previous_release(old_apps)
-        audit_chain_extend()  # the table is the same before and after: link it as the old linker did
-        head_before = audit_chain_verify().head_hash
+        head_before = _link_as_the_previous_release_did()
     finally:
         _migrate(_latest())
 
@@ -141,7 +177,19 @@ def test_migrating_from_the_previous_release_keeps_every_record_and_the_chain():
     ]
     report = audit_chain_verify()
     assert report.ok
-    assert (report.checked, report.head_hash) == (3, head_before)
+    # The links moved to a table of their own with their positions and hashes: the same chain.
+    assert (report.checked, report.head_hash, report.unlinked) == (3, head_before, 3)
+    # Predictions stored before are queued, and linked after the events that were there.
+    assert audit_chain_extend() == 3
+    assert list(AuditLink.objects.order_by("seq").values_list("seq", "source")) == [
+        (1, "event"),
+        (2, "event"),
+        (3, "event"),
+        (4, "prediction"),
+        (5, "prediction"),
+        (6, "prediction"),
+    ]
+    assert audit_chain_verify().ok
     # Permissions and admin history follow the model to its new app.
     assert ContentType.objects.get_for_model(AuditEvent).app_label == "audit"
     assert not ContentType.objects.filter(app_label="reviews", model="auditevent").exists()
@@ -169,6 +217,10 @@ def test_the_audit_log_stays_append_only_after_the_move():
         )
         triggers = [row[0] for row in cursor.fetchall()]
     assert triggers == ["reviews_auditevent_append_only", "reviews_auditevent_append_only_rows"]
+    event = audit_event_record(action="api_key.created", actor="test", object_type="api_key", object_id=1)
+    # Not even the linker may rewrite an event any more: links are rows of their own.
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(actor="mallory")
 
 
 # The release that first stored outcomes, before predictions kept their effective one.

@@ -18,10 +18,13 @@ from django.utils import timezone
 from audit import chain
 from audit import selectors as audit_selectors
 from audit import services as audit_services
-from audit.models import AuditEvent
+from audit.digests import canonical_json
+from audit.models import AuditEvent, AuditLink, AuditPending
+from audit.sources import EVENT
 from predictions import persistence
 from predictions import services as prediction_services
-from predictions.models import ApiKey, ModelVersion, Prediction
+from predictions.evidence import PREDICTION, PREDICTION_SOURCE, prediction_content
+from predictions.models import ApiKey, Explanation, ModelVersion, Prediction
 from reviews import services, webhooks
 from reviews.models import CallbackDelivery, Decision, ReviewItem
 from tests.predictions.helpers import BATCH_URL, PREDICT_URL, post_json
@@ -49,55 +52,92 @@ def features(transactions) -> dict:
 # --- predictions ------------------------------------------------------------------------
 
 
-def test_scoring_one_transaction_writes_one_created_event(active_model, api_client, features):
+def _queued(source: str = PREDICTION) -> list[int]:
+    return list(AuditPending.objects.filter(source=source).order_by("id").values_list("object_id", flat=True))
+
+
+def _linked(source: str = PREDICTION) -> list[int]:
+    return list(AuditLink.objects.filter(source=source).order_by("seq").values_list("object_id", flat=True))
+
+
+def test_a_scored_prediction_is_its_own_created_evidence(active_model, api_client, features):
+    audit_services.audit_chain_extend()  # the fixtures' events (the model, the key)
+    head = AuditLink.objects.order_by("seq").last()
     response = post_json(api_client, PREDICT_URL, {"request_id": "order-1", "features": features})
 
     assert response.status_code == 201
-    assert response.json()["request_id"] == "order-1"
     prediction = Prediction.objects.get(request_id="order-1")
-    (event,) = AuditEvent.objects.filter(request_id="order-1")
-    assert event.action == Action.PREDICTION_CREATED
-    assert event.actor == "api_key:checkout"
-    assert event.request_id == "order-1"
-    assert (event.object_type, event.object_id) == ("prediction", str(prediction.pk))
-    assert event.created_at == prediction.created_at
-    assert event.before is None
-    assert event.after == {
-        "model_version": active_model.version,
+    # No event row repeats the prediction: its own row is queued for the chain, in its transaction.
+    assert not AuditEvent.objects.filter(request_id="order-1").exists()
+    assert _queued() == [prediction.pk]
+
+    assert audit_services.audit_chain_extend() == 1
+
+    (link,) = AuditLink.objects.filter(source=PREDICTION)
+    assert (link.seq, link.object_id, link.prev_hash) == (head.seq + 1, prediction.pk, head.hash)
+    content = json.loads(prediction_content(PREDICTION_SOURCE.rows([prediction.pk])[prediction.pk], link.seq))
+    assert content == {
+        "seq": head.seq + 1,
+        "source": "prediction",
+        "id": prediction.pk,
+        "created_at": prediction.created_at.isoformat(),
+        "request_id": "order-1",
+        "api_key_id": prediction.api_key_id,
+        "scored_by": None,
+        "model_version_id": active_model.pk,
         "features_digest": prediction.features_digest,
+        "features_stored": prediction.features_digest,  # the features came back as they were sent
         "score": prediction.score,
         "label": prediction.label,
         "confidence": prediction.confidence,
         "routing": prediction.routing,
+        "reason_codes": prediction.reason_codes,
         "review_reason": prediction.review_reason,
         "inclusion_probability": prediction.inclusion_probability,
     }
+    assert link.hash == chain.chain_hash(head.hash, canonical_json(content))
+    assert _queued() == []
+    assert audit_selectors.audit_chain_verify().ok
 
 
-def test_scoring_a_batch_writes_one_created_event_per_prediction(active_model, api_client, transactions):
+def test_a_prediction_an_admin_scores_names_the_admin(active_model, client, make_user, features):
+    client.force_login(make_user("admin", "root"))
+
+    response = client.post(
+        PREDICT_URL, {"request_id": "order-1", "features": features}, content_type="application/json"
+    )
+
+    assert response.status_code == 201
+    prediction = Prediction.objects.get(request_id="order-1")
+    assert (prediction.api_key_id, prediction.scored_by) == (None, "user:root")
+    audit_services.audit_chain_extend()
+    link = audit_selectors.audit_link_of(source=PREDICTION, object_id=prediction.pk)
+    content = prediction_content(PREDICTION_SOURCE.rows([prediction.pk])[prediction.pk], link.seq)
+    assert json.loads(content)["scored_by"] == "user:root"  # covered by the chain
+
+
+def test_scoring_a_batch_queues_every_prediction_in_order(active_model, api_client, transactions):
     items = [{"request_id": f"order-{n}", "features": f} for n, f in enumerate(transactions(3))]
 
     response = post_json(api_client, BATCH_URL, {"items": items})
 
     assert response.status_code == 201
-    assert [r["request_id"] for r in response.json()["results"]] == ["order-0", "order-1", "order-2"]
-    events = _events(Action.PREDICTION_CREATED)
-    assert [e.request_id for e in events] == ["order-0", "order-1", "order-2"]
-    assert {e.actor for e in events} == {"api_key:checkout"}
-    by_request_id = Prediction.objects.in_bulk(field_name="request_id")
-    assert [e.object_id for e in events] == [str(by_request_id[e.request_id].pk) for e in events]
-    assert AuditEvent.objects.exclude(request_id="").count() == 3
+    stored = list(Prediction.objects.order_by("request_id").values_list("pk", flat=True))
+    assert _queued() == stored
+    assert not AuditEvent.objects.filter(request_id__startswith="order-").exists()
+    audit_services.audit_chain_extend()
+    assert _linked() == stored
 
 
-def test_a_repeated_request_writes_no_second_event(active_model, api_client, features):
+def test_a_repeated_request_is_queued_once(active_model, api_client, features):
     first = post_json(api_client, PREDICT_URL, {"request_id": "order-1", "features": features})
     again = post_json(api_client, PREDICT_URL, {"request_id": "order-1", "features": features})
 
     assert (first.status_code, again.status_code) == (201, 200)
-    assert len(_events(Action.PREDICTION_CREATED)) == 1
+    assert _queued() == [Prediction.objects.get().pk]
 
 
-def test_a_refused_batch_writes_no_event(active_model, api_client, transactions):
+def test_a_refused_batch_queues_nothing(active_model, api_client, transactions):
     good, bad = transactions(2)
     del bad["amount"]
     events_before = AuditEvent.objects.count()
@@ -107,18 +147,16 @@ def test_a_refused_batch_writes_no_event(active_model, api_client, transactions)
     assert response.status_code == 400
     assert "1" in response.json()["items"]
     assert not Prediction.objects.exists()
-    assert AuditEvent.objects.count() == events_before
+    assert (_queued(), AuditEvent.objects.count()) == ([], events_before)
 
 
-def test_a_prediction_that_fails_after_its_event_leaves_no_event(active_model, features, monkeypatch):
-    # The event and the prediction are written together (one statement on PostgreSQL, one
-    # transaction elsewhere): when the write fails after the event, the event goes with it.
-    events_before = AuditEvent.objects.count()
-
+def test_a_prediction_that_fails_after_it_was_queued_leaves_no_entry(active_model, features, monkeypatch):
+    # The prediction and its queue entry are written together (one statement on PostgreSQL,
+    # one transaction elsewhere): when the write fails after the entry, the entry goes with it.
     def then_fail(real):
         def insert(*args):
             real(*args)
-            assert AuditEvent.objects.count() == events_before + 1
+            assert len(_queued()) == 1
             raise RuntimeError("the database went away")
 
         return insert
@@ -130,7 +168,7 @@ def test_a_prediction_that_fails_after_its_event_leaves_no_event(active_model, f
         prediction_services.prediction_create(api_key=None, request_id="order-1", features=features)
 
     assert not Prediction.objects.exists()
-    assert AuditEvent.objects.count() == events_before
+    assert _queued() == []
 
 
 def test_routing_writes_one_routed_event_per_prediction(review_model, transactions):
@@ -563,40 +601,48 @@ def _record(count: int, start: int = 0) -> list[AuditEvent]:
     )
 
 
-def _chain() -> list[tuple[int | None, str | None, str | None]]:
-    return list(AuditEvent.objects.order_by("id").values_list("seq", "prev_hash", "hash"))
+def _links() -> list[AuditLink]:
+    return list(AuditLink.objects.order_by("seq"))
+
+
+def _chain() -> list[tuple[int, int, str, str]]:
+    return list(AuditLink.objects.order_by("seq").values_list("seq", "object_id", "prev_hash", "hash"))
 
 
 @pytest.fixture
-def linked_events(db) -> list[AuditEvent]:
-    """Five events, linked into the chain."""
+def linked_events(db) -> list[AuditLink]:
+    """Five events, linked into the chain: their links, in order."""
     _record(5)
     audit_services.audit_chain_extend()
-    return list(AuditEvent.objects.order_by("seq"))
+    return _links()
 
 
-def test_events_are_written_unlinked(db):
-    _record(2)
+def test_events_are_written_unlinked_and_queued(db):
+    first, second = _record(2)
 
-    assert _chain() == [(None, None, None), (None, None, None)]
+    assert _chain() == []
+    assert _queued(EVENT) == [first.pk, second.pk]
 
 
 def test_linking_chains_events_in_id_order_from_the_genesis_hash(db):
-    _record(4)
+    events = _record(4)
 
     assert audit_services.audit_chain_extend() == 4
 
-    events = list(AuditEvent.objects.order_by("id"))
-    assert [e.seq for e in events] == [1, 2, 3, 4]
-    assert events[0].prev_hash == chain.GENESIS_HASH == "0" * 64
-    for before, event in itertools.pairwise(events):
-        assert event.prev_hash == before.hash
-    for event in events:
-        content = chain.event_content(event)
-        assert json.loads(content)["seq"] == event.seq  # the position is part of what is hashed
-        expected = hashlib.sha256(f"{event.prev_hash}\n{content}".encode()).hexdigest()
-        assert event.hash == expected == chain.chain_hash(event.prev_hash, content)
-    assert len({e.hash for e in events}) == 4
+    links = _links()
+    assert [(link.seq, link.source, link.object_id) for link in links] == [
+        (n + 1, "event", event.pk) for n, event in enumerate(events)
+    ]
+    assert links[0].prev_hash == chain.GENESIS_HASH == "0" * 64
+    for before, link in itertools.pairwise(links):
+        assert link.prev_hash == before.hash
+    for link, event in zip(links, events, strict=True):
+        content = chain.event_content(AuditEvent.objects.get(pk=event.pk), link.seq)
+        assert json.loads(content)["seq"] == link.seq  # the position is part of what is hashed
+        expected = hashlib.sha256(f"{link.prev_hash}\n{content}".encode()).hexdigest()
+        assert link.hash == expected == chain.chain_hash(link.prev_hash, content)
+    assert len({link.hash for link in links}) == 4
+    assert _queued(EVENT) == []
 
 
 def test_linking_twice_links_nothing_new(db):
@@ -612,12 +658,12 @@ def test_linking_twice_links_nothing_new(db):
 def test_linking_again_extends_the_chain_from_its_head(db):
     _record(3)
     audit_services.audit_chain_extend()
-    head = AuditEvent.objects.get(seq=3)
+    head = AuditLink.objects.get(seq=3)
     _record(2, start=3)
 
     assert audit_services.audit_chain_extend() == 2
 
-    fourth, fifth = AuditEvent.objects.filter(seq__gt=3).order_by("seq")
+    fourth, fifth = AuditLink.objects.filter(seq__gt=3).order_by("seq")
     assert (fourth.seq, fifth.seq) == (4, 5)
     assert fourth.prev_hash == head.hash
     assert fifth.prev_hash == fourth.hash
@@ -631,7 +677,41 @@ def test_linking_in_small_batches_makes_the_same_chain(db):
 
     report = audit_selectors.audit_chain_verify()
     assert (report.ok, report.checked, report.unlinked) == (True, 5, 0)
-    assert [seq for seq, _, _ in _chain()] == [1, 2, 3, 4, 5]
+    assert [seq for seq, *_ in _chain()] == [1, 2, 3, 4, 5]
+
+
+def test_events_and_predictions_share_one_chain_in_the_order_they_were_queued(active_model, features):
+    audit_services.audit_chain_extend()  # the fixtures' events
+    (first,) = _record(1)
+    prediction, _ = prediction_services.prediction_create(
+        api_key=None, request_id="order-1", features=features
+    )
+    (last,) = _record(1, start=1)
+
+    audit_services.audit_chain_extend()
+
+    newest = AuditLink.objects.order_by("-seq")[:3]
+    assert [(link.source, link.object_id) for link in reversed(newest)] == [
+        ("event", first.pk),
+        ("prediction", prediction.pk),
+        ("event", last.pk),
+    ]
+    assert audit_selectors.audit_chain_verify().ok
+
+
+def test_a_queue_entry_whose_row_is_gone_waits_and_the_chain_goes_on(db):
+    first, second = _record(2)
+    AuditPending.objects.create(source=EVENT, object_id=second.pk + 1000)  # no such event
+    (third,) = _record(1, start=2)
+
+    assert audit_services.audit_chain_extend(batch_size=2) == 3
+
+    assert [object_id for _, object_id, _, _ in _chain()] == [first.pk, second.pk, third.pk]
+    assert _queued(EVENT) == [second.pk + 1000]
+    report = audit_selectors.audit_chain_verify()
+    assert not report.ok
+    assert report.broken_seq is None
+    assert report.problem == "3 event rows against 3 linked and 1 queued: 1 deleted"
 
 
 def test_verify_links_pending_events_and_prints_the_head_hash(db):
@@ -640,7 +720,7 @@ def test_verify_links_pending_events_and_prints_the_head_hash(db):
 
     call_command("verify_audit_log", stdout=out)
 
-    head = AuditEvent.objects.get(seq=3)
+    head = AuditLink.objects.get(seq=3)
     assert out.getvalue().splitlines() == ["verified 3 events (0 not linked yet)", f"head hash: {head.hash}"]
 
 
@@ -654,7 +734,7 @@ def test_verify_without_linking_counts_the_pending_events(linked_events):
         "verified 5 events (2 not linked yet)",
         f"head hash: {linked_events[-1].hash}",
     ]
-    assert AuditEvent.objects.filter(seq__isnull=True).count() == 2
+    assert len(_queued(EVENT)) == 2
 
 
 def test_verify_of_an_empty_log_prints_the_genesis_hash(db):
@@ -674,8 +754,8 @@ def test_the_chain_of_real_state_changes_verifies(make_items, analyst):
 
     report = audit_selectors.audit_chain_verify()
     assert report.ok
-    assert report.checked == AuditEvent.objects.count() > 5
-    assert report.head_hash == AuditEvent.objects.order_by("-seq").first().hash
+    assert report.checked == AuditEvent.objects.count() + Prediction.objects.count() > 5
+    assert report.head_hash == AuditLink.objects.order_by("-seq").first().hash
 
 
 @pytest.mark.postgres
@@ -724,8 +804,11 @@ def test_concurrent_writers_and_linkers_never_fork_the_chain(audit_log_flushable
     assert errors == []
     total = writers * batches * per_batch
     assert sum(linked) == total  # every event linked exactly once
-    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, total + 1))
-    assert AuditEvent.objects.values("prev_hash").distinct().count() == total  # no two share a parent
+    assert [seq for seq, *_ in _chain()] == list(range(1, total + 1))
+    assert sorted(object_id for _, object_id, _, _ in _chain()) == sorted(
+        AuditEvent.objects.values_list("id", flat=True)
+    )
+    assert AuditLink.objects.values("prev_hash").distinct().count() == total  # no two share a parent
     report = audit_selectors.audit_chain_verify()
     assert (report.ok, report.checked, report.unlinked) == (True, total, 0)
 
@@ -734,7 +817,8 @@ def test_concurrent_writers_and_linkers_never_fork_the_chain(audit_log_flushable
 
 
 def _snapshot() -> list[tuple]:
-    return list(AuditEvent.objects.order_by("id").values_list("id", "seq", "actor", "after", "hash"))
+    events = AuditEvent.objects.order_by("id").values_list("id", "actor", "after")
+    return [*events, *_chain()]
 
 
 def _refused(statement) -> None:
@@ -755,11 +839,15 @@ def _sql(sql: str, params=None):
 @pytest.mark.parametrize(
     "sql",
     [
-        "UPDATE reviews_auditevent SET actor = 'mallory' WHERE seq = 3",
-        "UPDATE reviews_auditevent SET seq = NULL, prev_hash = NULL, hash = NULL WHERE seq = 5",
-        "DELETE FROM reviews_auditevent WHERE seq = 3",
+        "UPDATE reviews_auditevent SET actor = 'mallory' WHERE id = (SELECT max(id) FROM reviews_auditevent)",
+        "DELETE FROM reviews_auditevent WHERE id = (SELECT min(id) FROM reviews_auditevent)",
         "DELETE FROM reviews_auditevent",
         "TRUNCATE reviews_auditevent",
+        "UPDATE audit_link SET hash = repeat('f', 64) WHERE seq = 3",
+        "UPDATE audit_link SET object_id = object_id + 1 WHERE seq = 5",
+        "DELETE FROM audit_link WHERE seq = 5",
+        "DELETE FROM audit_link",
+        "TRUNCATE audit_link",
     ],
 )
 def test_the_database_refuses_raw_changes_to_the_log(linked_events, sql):
@@ -773,60 +861,50 @@ def test_the_database_refuses_raw_changes_to_the_log(linked_events, sql):
 @pytest.mark.postgres
 def test_the_database_refuses_orm_updates_and_deletes(linked_events):
     before = _snapshot()
-    event = AuditEvent.objects.get(seq=2)
+    second = linked_events[1]
+    event = AuditEvent.objects.get(pk=second.object_id)
     event.after = {"n": 99}
 
-    _refused(lambda: AuditEvent.objects.filter(seq=2).update(actor="mallory"))
+    _refused(lambda: AuditEvent.objects.filter(pk=event.pk).update(actor="mallory"))
     _refused(event.save)
-    _refused(AuditEvent.objects.get(seq=2).delete)
+    _refused(AuditEvent.objects.get(pk=event.pk).delete)
     _refused(AuditEvent.objects.all().delete)
+    _refused(lambda: AuditLink.objects.filter(seq=2).update(hash="f" * 64))
+    _refused(AuditLink.objects.get(seq=2).delete)
 
     assert _snapshot() == before
 
 
 @pytest.mark.postgres
-def test_the_database_refuses_changing_the_content_of_an_unlinked_event(db):
+def test_the_database_refuses_changing_an_unlinked_event(db):
     (event,) = _record(1)
     before = _snapshot()
-    change = 'UPDATE reviews_auditevent SET "after" = %s WHERE id = %s'
-    link_and_change = 'UPDATE reviews_auditevent SET seq = 1, hash = %s, "after" = %s WHERE id = %s'
 
-    _refused(_sql(change, ['{"n": 99}', event.pk]))
-    _refused(_sql(link_and_change, ["f" * 64, '{"n": 99}', event.pk]))
+    _refused(_sql('UPDATE reviews_auditevent SET "after" = %s WHERE id = %s', ['{"n": 99}', event.pk]))
     _refused(lambda: AuditEvent.objects.filter(pk=event.pk).update(actor="mallory"))
     _refused(AuditEvent.objects.get(pk=event.pk).delete)
 
     assert _snapshot() == before
 
 
-@pytest.mark.postgres
-def test_the_database_lets_an_unlinked_event_be_linked(db):
-    (event,) = _record(1)
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE reviews_auditevent SET seq = 1, prev_hash = %s, hash = %s WHERE id = %s",
-            [chain.GENESIS_HASH, "a" * 64, event.pk],
-        )
-
-    assert _chain() == [(1, chain.GENESIS_HASH, "a" * 64)]
-    # Once linked, it stays where it is.
-    _refused(_sql("UPDATE reviews_auditevent SET seq = 2 WHERE id = %s", [event.pk]))
-
-
-def _tamper(sql: str, params: list) -> None:
+def _tamper(table: str, sql: str, params: list) -> None:
     """What someone with the table owner's rights could do: lift the triggers, change, restore."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE reviews_auditevent DISABLE TRIGGER USER")
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         cursor.execute(sql, params)
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE reviews_auditevent ENABLE TRIGGER USER")
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def test_verify_names_the_event_whose_content_was_changed(linked_events):
-    _tamper('UPDATE reviews_auditevent SET "after" = %s WHERE seq = %s', ['{"n": 99}', 3])
-    assert AuditEvent.objects.get(seq=3).after == {"n": 99}
+    third = linked_events[2]
+    _tamper(
+        "reviews_auditevent",
+        'UPDATE reviews_auditevent SET "after" = %s WHERE id = %s',
+        ['{"n": 99}', third.object_id],
+    )
+    assert AuditEvent.objects.get(pk=third.object_id).after == {"n": 99}
 
     with pytest.raises(CommandError, match=r"broken at event #3: its content does not match its hash"):
         call_command("verify_audit_log", stdout=StringIO())
@@ -837,30 +915,111 @@ def test_verify_names_the_event_whose_content_was_changed(linked_events):
 
 def test_verify_names_the_event_after_one_rewritten_with_a_fresh_hash(linked_events):
     third = linked_events[2]
-    third.after = {"n": 99}
-    forged = chain.chain_hash(third.prev_hash, chain.event_content(third))
-    _tamper('UPDATE reviews_auditevent SET "after" = %s, hash = %s WHERE seq = 3', ['{"n": 99}', forged])
+    event = AuditEvent.objects.get(pk=third.object_id)
+    event.after = {"n": 99}
+    forged = chain.chain_hash(third.prev_hash, chain.event_content(event, third.seq))
+    _tamper(
+        "reviews_auditevent",
+        'UPDATE reviews_auditevent SET "after" = %s WHERE id = %s',
+        ['{"n": 99}', event.pk],
+    )
+    _tamper("audit_link", "UPDATE audit_link SET hash = %s WHERE seq = 3", [forged])
 
     with pytest.raises(CommandError, match=r"broken at event #4: its prev_hash does not match"):
         call_command("verify_audit_log", stdout=StringIO())
 
 
-def test_verify_reports_a_deleted_event_as_missing(linked_events):
-    _tamper("DELETE FROM reviews_auditevent WHERE seq = %s", [3])
+def test_verify_reports_a_deleted_event_whose_link_remains(linked_events):
+    third = linked_events[2]
+    _tamper("reviews_auditevent", "DELETE FROM reviews_auditevent WHERE id = %s", [third.object_id])
+
+    message = rf"broken at event #3: the event it covers \(#{third.object_id}\) is missing"
+    with pytest.raises(CommandError, match=message):
+        call_command("verify_audit_log", stdout=StringIO())
+
+
+def test_verify_reports_a_deleted_link_as_missing(linked_events):
+    _tamper("audit_link", "DELETE FROM audit_link WHERE seq = %s", [3])
 
     with pytest.raises(CommandError, match=r"broken at event #3: event #3 is missing"):
         call_command("verify_audit_log", stdout=StringIO())
 
 
-def test_deleting_the_newest_event_shows_only_in_the_head_hash_kept_outside(linked_events):
-    # Nothing follows the newest event to notice its loss: that is what the printed head
-    # hash, kept outside the database, is for.
+def test_verify_reports_a_queue_entry_removed_before_its_event_was_linked(linked_events):
+    (event,) = _record(1, start=5)
+    AuditPending.objects.filter(object_id=event.pk).delete()
+
+    with pytest.raises(
+        CommandError,
+        match=r"audit log incomplete: 6 event rows against 5 linked and 0 queued: 1 never queued",
+    ):
+        call_command("verify_audit_log", stdout=StringIO())
+
+
+def test_deleting_the_newest_event_with_its_link_shows_only_in_the_head_hash_kept_outside(linked_events):
+    # Nothing follows the newest link to notice its loss, and the rows still match the links:
+    # that is what the printed head hash, kept outside the database, is for.
     kept = StringIO()
     call_command("verify_audit_log", stdout=kept)
-    _tamper("DELETE FROM reviews_auditevent WHERE seq = %s", [5])
+    _tamper("audit_link", "DELETE FROM audit_link WHERE seq = %s", [5])
+    _tamper(
+        "reviews_auditevent", "DELETE FROM reviews_auditevent WHERE id = %s", [linked_events[4].object_id]
+    )
     now = StringIO()
 
     call_command("verify_audit_log", stdout=now)
 
     assert kept.getvalue().splitlines()[-1] == f"head hash: {linked_events[4].hash}"
     assert now.getvalue().splitlines()[-1] == f"head hash: {linked_events[3].hash}"
+
+
+# --- predictions in the chain -----------------------------------------------------------
+
+
+@pytest.fixture
+def linked_prediction(active_model, features) -> Prediction:
+    prediction, _ = prediction_services.prediction_create(
+        api_key=None, request_id="order-1", features=features
+    )
+    audit_services.audit_chain_extend()
+    return prediction
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("score", "0.01"),
+        ("label", "CASE label WHEN 'fraud' THEN 'legit' ELSE 'fraud' END"),
+        ("routing", "CASE routing WHEN 'auto' THEN 'review' ELSE 'auto' END"),
+        ("features", "'{\"amount\": 1}'"),
+    ],
+)
+def test_verify_names_a_prediction_changed_after_it_was_linked(linked_prediction, column, value):
+    link = audit_selectors.audit_link_of(source=PREDICTION, object_id=linked_prediction.pk)
+    with connection.cursor() as cursor:  # predictions are not append-only: their status moves on
+        cursor.execute(
+            f"UPDATE predictions_prediction SET {column} = {value} WHERE id = %s", [linked_prediction.pk]
+        )
+
+    report = audit_selectors.audit_chain_verify()
+
+    assert (report.broken_seq, report.problem) == (link.seq, "its content does not match its hash")
+
+
+def test_a_prediction_s_decision_does_not_break_its_link(linked_prediction):
+    Prediction.objects.filter(pk=linked_prediction.pk).update(status="reviewed", final_label="legit")
+
+    assert audit_selectors.audit_chain_verify().ok
+
+
+def test_verify_reports_a_deleted_prediction(linked_prediction):
+    link = audit_selectors.audit_link_of(source=PREDICTION, object_id=linked_prediction.pk)
+    Explanation.objects.filter(prediction=linked_prediction).delete()
+    Prediction.objects.filter(pk=linked_prediction.pk).delete()
+
+    report = audit_selectors.audit_chain_verify()
+
+    assert (report.broken_seq, report.problem) == (
+        link.seq,
+        f"the prediction it covers (#{linked_prediction.pk}) is missing",
+    )

@@ -73,3 +73,13 @@ def post_at_once(secret: str, payload: dict, *, threads: int = 8) -> list[tuple[
     for worker in workers:
         worker.join(timeout=60)
     return answers
+
+
+def chain_entries(request_ids: list[str]) -> int:
+    """How many times the audit chain holds these predictions, linked or queued: once each, if all is well."""
+    from audit.models import AuditLink, AuditPending
+    from predictions.models import Prediction
+
+    ids = list(Prediction.objects.filter(request_id__in=request_ids).values_list("pk", flat=True))
+    queued = AuditPending.objects.filter(source="prediction", object_id__in=ids).count()
+    return queued + AuditLink.objects.filter(source="prediction", object_id__in=ids).count()

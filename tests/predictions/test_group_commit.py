@@ -16,12 +16,11 @@ from typing import Any
 import pytest
 from django.db import DataError, connection
 
-from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from audit.services import audit_chain_extend
 from predictions import persistence, services
 from predictions.models import Explanation, Prediction
-from tests.predictions.helpers import PREDICT_URL, post_json, predictions_table_locked
+from tests.predictions.helpers import PREDICT_URL, chain_entries, post_json, predictions_table_locked
 from tests.worker import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -80,12 +79,6 @@ def writing_transactions(request_ids: list[str]) -> int:
         return cursor.fetchone()[0]
 
 
-def created_events(request_ids: list[str]) -> int:
-    return AuditEvent.objects.filter(
-        action=AuditEvent.Action.PREDICTION_CREATED, request_id__in=request_ids
-    ).count()
-
-
 @pytest.fixture
 def post(api_key_and_secret, features):
     from rest_framework.test import APIClient
@@ -129,7 +122,7 @@ def test_requests_that_arrive_while_an_insert_is_in_flight_are_committed_togethe
     # The first alone, the five that queued behind it in one statement.
     assert writing_transactions(request_ids) == 2
     assert Explanation.objects.filter(prediction__request_id__in=request_ids).count() == 6
-    assert created_events(request_ids) == 6
+    assert chain_entries(request_ids) == 6
     audit_chain_extend()
     assert audit_chain_verify().ok
 
@@ -164,8 +157,8 @@ def test_a_repeat_in_a_group_gets_the_stored_answer_and_the_others_are_stored(
     assert writing_transactions(new_ids) == 1
     assert Prediction.objects.filter(request_id="stored-before").count() == 1
     assert Explanation.objects.filter(prediction__request_id="stored-before").count() == 1
-    assert created_events(["stored-before"]) == 1
-    assert created_events(new_ids) == 3
+    assert chain_entries(["stored-before"]) == 1
+    assert chain_entries(new_ids) == 3
 
 
 def test_a_repeat_with_other_features_in_a_group_is_a_conflict(
@@ -187,7 +180,7 @@ def test_a_row_the_database_refuses_fails_alone(audit_log_flushable, transaction
     assert isinstance(results[2], DataError)
     assert writing_transactions(["fine-1", "fine-2"]) == 2  # retried one by one after the refusal
     assert not Prediction.objects.filter(request_id=too_long).exists()
-    assert created_events(["first", "fine-1", "fine-2"]) == 3
+    assert chain_entries(["first", "fine-1", "fine-2"]) == 3
 
 
 def test_requests_with_one_request_id_go_in_different_groups(
@@ -199,7 +192,7 @@ def test_requests_with_one_request_id_go_in_different_groups(
     assert answers[1][1] == answers[2][1]
     assert Prediction.objects.filter(request_id="twice").count() == 1
     assert Explanation.objects.filter(prediction__request_id="twice").count() == 1
-    assert created_events(["twice"]) == 1
+    assert chain_entries(["twice"]) == 1
 
 
 def test_a_fault_while_writing_a_group_reaches_every_request_of_it(

@@ -1,4 +1,4 @@
-"""Storing a scored prediction: the prediction, its explanation and its audit event, all or none.
+"""Storing a scored prediction: the prediction, its explanation and its audit queue entry, all or none.
 
 On PostgreSQL the three rows are written by one prepared statement (predictions/persistence.py);
 elsewhere through the ORM. Both must store the same thing.
@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from audit.models import AuditEvent
+from audit.models import AuditPending
 from audit.selectors import audit_chain_verify
 from audit.services import audit_chain_extend
 from predictions import persistence, services
@@ -17,7 +17,7 @@ from predictions.models import Explanation, Prediction
 pytestmark = pytest.mark.usefixtures("active_model")
 
 
-def test_each_prediction_gets_its_explanation_and_one_audit_event(api_key_and_secret, transactions):
+def test_each_prediction_gets_its_explanation_and_one_audit_queue_entry(api_key_and_secret, transactions):
     api_key, _ = api_key_and_secret
     items = [{"request_id": f"order-{n}", "features": f} for n, f in enumerate(transactions(3))]
 
@@ -32,26 +32,11 @@ def test_each_prediction_gets_its_explanation_and_one_audit_event(api_key_and_se
         explanation = Explanation.objects.get(prediction=stored)
         assert explanation.explainer == "TreeExplainer"
         assert set(explanation.values) == set(stored.features)
-        event = AuditEvent.objects.get(action=AuditEvent.Action.PREDICTION_CREATED, object_id=str(stored.pk))
-        assert (event.actor, event.request_id, event.object_type) == (
-            f"api_key:{api_key.name}",
-            stored.request_id,
-            "prediction",
-        )
-        assert event.created_at == stored.created_at
-        assert event.after == {
-            "model_version": stored.model_version.version,
-            "features_digest": stored.features_digest,
-            "score": stored.score,
-            "label": stored.label,
-            "confidence": stored.confidence,
-            "routing": stored.routing,
-            "review_reason": stored.review_reason,
-            "inclusion_probability": stored.inclusion_probability,
-        }
+        assert stored.scored_by is None  # the API key names who asked
+        assert AuditPending.objects.filter(source="prediction", object_id=stored.pk).count() == 1
 
 
-def test_the_events_link_into_a_chain_that_verifies(features):
+def test_the_predictions_link_into_a_chain_that_verifies(features):
     services.prediction_create(api_key=None, request_id="order-1", features=features)
 
     audit_chain_extend()
@@ -62,7 +47,7 @@ def test_the_events_link_into_a_chain_that_verifies(features):
 
 def test_a_taken_request_id_stores_nothing_and_leaves_the_callers_transaction_usable(features):
     services.prediction_create(api_key=None, request_id="order-1", features=features)
-    counts = (Prediction.objects.count(), Explanation.objects.count(), AuditEvent.objects.count())
+    counts = (Prediction.objects.count(), Explanation.objects.count(), AuditPending.objects.count())
 
     with transaction.atomic():
         with pytest.raises(IntegrityError):
@@ -70,7 +55,7 @@ def test_a_taken_request_id_stores_nothing_and_leaves_the_callers_transaction_us
         # Still usable: a savepoint took the failure, not the transaction.
         assert Prediction.objects.filter(request_id="order-1").count() == 1
 
-    assert (Prediction.objects.count(), Explanation.objects.count(), AuditEvent.objects.count()) == counts
+    assert (Prediction.objects.count(), Explanation.objects.count(), AuditPending.objects.count()) == counts
 
 
 @pytest.mark.postgres
@@ -97,13 +82,9 @@ def _insert_again(request_id: str, features: dict) -> None:
 def _row(active, request_id: str, features: dict) -> persistence.ScoredRow:
     candidate = services._Candidate(request_id, features, services.features_digest(features))
     result = active.scorer.score([features])[0]
-    prediction = services._prediction_row(active.version, None, candidate, result)
+    prediction = services._prediction_row(active.version, None, candidate, result, "system")
     return persistence.ScoredRow(
-        prediction=prediction,
-        base_value=result.base_value,
-        contributions=result.contributions,
-        audit_actor="system",
-        audit_after=services._created_event_after(prediction),
+        prediction=prediction, base_value=result.base_value, contributions=result.contributions
     )
 
 
@@ -119,7 +100,7 @@ def _stored(insert, prefix: str, features: list[dict]) -> list[tuple]:
     for row in rows:
         prediction = Prediction.objects.get(pk=row.prediction.pk)
         explanation = Explanation.objects.get(prediction=prediction)
-        event = AuditEvent.objects.get(object_type="prediction", object_id=str(prediction.pk))
+        queued = AuditPending.objects.filter(source="prediction", object_id=prediction.pk).count()
         stored.append(
             (
                 prediction.features,
@@ -138,13 +119,8 @@ def _stored(insert, prefix: str, features: list[dict]) -> list[tuple]:
                 explanation.output,
                 explanation.explainer,
                 explanation.shap_version,
-                event.action,
-                event.actor,
-                event.created_at == prediction.created_at,
-                event.request_id == prediction.request_id,
-                event.before,
-                event.after,
-                event.seq,
+                prediction.scored_by,
+                queued,
             )
         )
     return stored

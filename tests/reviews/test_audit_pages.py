@@ -6,8 +6,9 @@ import html
 import pytest
 from django.test import Client
 
+from audit import selectors as audit_selectors
 from audit import services as audit_services
-from audit.models import AuditEvent
+from audit.models import AuditEvent, AuditLink
 from predictions import services as prediction_services
 from predictions.models import ApiKey, Explanation, ModelVersion, Prediction
 from reviews import audit_views, services, webhooks
@@ -156,7 +157,8 @@ def test_the_trace_shows_the_timeline_of_events_in_order(auditor_client, traced)
     for step in steps:
         assert step in rest, step
         rest = rest.split(step, 1)[1]
-    assert AuditEvent.objects.filter(request_id=traced.request_id).count() == len(steps)
+    # Every step but the first is an event; the first is the prediction's own row.
+    assert AuditEvent.objects.filter(request_id=traced.request_id).count() == len(steps) - 1
 
 
 def test_the_trace_lists_every_callback_attempt(auditor_client, traced):
@@ -174,10 +176,16 @@ def test_the_timeline_tells_linked_events_from_ones_not_linked_yet(auditor_clien
     audit_services.audit_chain_extend()
     linked = _trace(auditor_client, traced).content.decode()
 
-    created = AuditEvent.objects.get(request_id=traced.request_id, action="prediction.created")
+    created = audit_selectors.audit_link_of(source="prediction", object_id=traced.pk)
+    routed = AuditEvent.objects.get(request_id=traced.request_id, action="prediction.routed")
+    routed_link = audit_selectors.audit_link_of(source="event", object_id=routed.pk)
     assert "#None" not in unlinked
     assert "not linked yet" in unlinked
-    assert f"#{created.seq} · {created.hash[:13]}" in linked
+    # The prediction's own row is its `created` evidence, first in its timeline.
+    assert "<strong>Prediction Created</strong> by api_key:shop" in linked
+    assert f"#{created.seq} · {created.hash[:13]}… · the prediction's own row" in linked
+    assert f"#{routed_link.seq} · {routed_link.hash[:13]}" in linked
+    assert linked.index("Prediction Created") < linked.index("Prediction Routed")
     assert "not linked yet" not in linked
 
 
@@ -207,7 +215,7 @@ def test_the_trace_of_an_unknown_prediction_is_not_found(auditor_client, db, req
 
 def test_the_event_log_lists_events_newest_first_with_their_hashes(auditor_client, traced):
     audit_services.audit_chain_extend()
-    newest = AuditEvent.objects.order_by("-seq").first()
+    newest = AuditLink.objects.filter(source="event").order_by("-seq").first()
 
     response = auditor_client.get("/audit/events/")
 

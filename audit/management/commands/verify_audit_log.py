@@ -9,8 +9,9 @@ from audit.services import audit_chain_extend
 
 class Command(BaseCommand):
     help = (
-        "Link pending events into the audit hash chain, then walk the chain; exit non-zero naming "
-        "the first broken event. Prints the head hash, to keep outside the database."
+        "Link pending events and predictions into the audit hash chain, then walk the chain and "
+        "count the rows it covers; exit non-zero naming the first broken link, or the rows missing. "
+        "Prints the head hash, to keep outside the database."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -20,6 +21,8 @@ class Command(BaseCommand):
         if not no_link:
             audit_chain_extend()
         report = audit_chain_verify()
+        if report.broken_seq is None and report.problem:
+            raise CommandError(f"audit log incomplete: {report.problem} ({report.checked} events verified)")
         if not report.ok:
             raise CommandError(
                 f"audit log broken at event #{report.broken_seq}: {report.problem} "
