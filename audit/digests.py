@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 
 
@@ -43,6 +44,20 @@ def canonical_json(value: Any, *, spelling: Spelling = CANONICAL) -> str:
         ensure_ascii=spelling.ensure_ascii,
         cls=DjangoJSONEncoder if spelling.dates else None,
     )
+
+
+def sorted_json(value: Any) -> str:
+    """Sorted keys, no spaces, Unicode as is, floats in their shortest form (1e-7, not 1e-07).
+
+    CANONICAL's shape at a tenth of its cost (orjson), for spellings hashed in bulk: the link of
+    every prediction. What orjson cannot write (integers beyond 64 bits, keys other than
+    strings) is written by canonical_json instead, so one value is always spelled one way.
+    Dates must be strings already.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return canonical_json(value)
 
 
 def sha256_hex(text: str) -> str:

@@ -12,7 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
+from django.db.models import TextField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 
 from audit.chain import event_content
 from audit.models import AuditEvent
@@ -33,11 +36,22 @@ class ChainSource:
     fields: tuple[str, ...]  # read for `content`; "id" first
     content: Callable[[Any, int], str]
     label: str  # how a missing row is named in a verification report
+    # JSON fields read as the database spells them back, not parsed: cheaper, and as exact.
+    json_as_text: tuple[str, ...] = ()
 
     def rows(self, ids: Iterable[int]) -> dict[int, Any]:
         """The rows of these ids that exist, by id."""
-        found = self.model._default_manager.filter(pk__in=list(ids)).values_list(*self.fields, named=True)
-        return {row.id: row for row in found}
+        ids = list(ids)
+        if connection.vendor == "postgresql":
+            # One array parameter, not a placeholder per id: 2,000 of those cost the linker more
+            # than reading the rows.
+            found = self.model._default_manager.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+        else:
+            found = self.model._default_manager.filter(pk__in=ids)
+        if self.json_as_text:
+            found = found.annotate(**{f"{name}_text": Cast(name, TextField()) for name in self.json_as_text})
+        fields = [f"{name}_text" if name in self.json_as_text else name for name in self.fields]
+        return {row.id: row for row in found.values_list(*fields, named=True)}
 
     @property
     def table(self) -> str:

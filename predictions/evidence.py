@@ -2,8 +2,8 @@
 
 What a link covers is read back from the stored row whenever the chain is extended or
 verified, so it names only columns written once, with the prediction: the score, the label,
-the route it was given and why, and the features (through a digest of them as stored, so
-features changed after the fact fail verification as a changed score would). Status, final label and
+the route it was given and why, and the features (so features changed after the fact fail
+verification as a changed score would). Status, final label and
 outcome change later; the events recording those changes cover them.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.digests import FEATURES_V1, canonical_json, digest
+from audit.digests import sorted_json
 from audit.sources import ChainSource
 from predictions.models import Prediction
 
@@ -38,7 +38,7 @@ _FIELDS = (
 
 def prediction_content(row: Any, seq: int) -> str:
     """The canonical text a prediction's link at `seq` covers; `row` holds _FIELDS."""
-    return canonical_json(
+    return sorted_json(
         {
             "seq": seq,
             "source": PREDICTION,
@@ -48,15 +48,13 @@ def prediction_content(row: Any, seq: int) -> str:
             "api_key_id": row.api_key_id,
             "scored_by": row.scored_by,
             "model_version_id": row.model_version_id,
-            # The stored digest is of the features as the request spelled them; this one is of
-            # the stored features, as the database spells them back (1e20 comes back 10**20).
-            "features_digest": row.features_digest,
-            "features_stored": digest(row.features, spelling=FEATURES_V1),
+            "features_digest": row.features_digest,  # what repeats are matched on
+            "features": row.features_text,  # as the database spells them back
             "score": row.score,
             "label": row.label,
             "confidence": row.confidence,
             "routing": row.routing,
-            "reason_codes": row.reason_codes,
+            "reason_codes": row.reason_codes_text,
             "review_reason": row.review_reason,
             "inclusion_probability": row.inclusion_probability,
         }
@@ -64,5 +62,10 @@ def prediction_content(row: Any, seq: int) -> str:
 
 
 PREDICTION_SOURCE = ChainSource(
-    name=PREDICTION, model=Prediction, fields=_FIELDS, content=prediction_content, label="prediction"
+    name=PREDICTION,
+    model=Prediction,
+    fields=_FIELDS,
+    content=prediction_content,
+    label="prediction",
+    json_as_text=("features", "reason_codes"),
 )
