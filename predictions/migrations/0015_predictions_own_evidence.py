@@ -4,7 +4,7 @@ own `created` evidence (predictions/evidence.py), and verification counts every 
 linked or queued.
 
 Predictions stored before keep their `prediction.created` events, linked as they were; their
-rows are linked too, by the linker, in the background (about 10,000 a second).
+rows are linked too, by the linker, in the background (about 20,000 a second).
 """
 
 from django.db import migrations, models
