@@ -42,7 +42,12 @@ def test_migrate_creates_the_groups_and_their_permissions_on_a_fresh_database():
         "reviews.view_decision",
     }
     auditor = permissions_of("auditor")
-    assert {"audit.view_auditevent", "predictions.view_modelversion", "outcomes.view_outcome"} <= auditor
+    assert {
+        "audit.view_auditevent",
+        "audit.view_auditlink",
+        "predictions.view_modelversion",
+        "outcomes.view_outcome",
+    } <= auditor
     assert all(codename.split(".")[1].startswith("view_") for codename in auditor)
     assert "predictions.view_apikey" not in auditor  # a view-only key page would show its secret
     admin = permissions_of("admin")

@@ -161,7 +161,13 @@ def test_an_admin_it_creates_manages_models_keys_users_and_the_switch_in_the_adm
     changelist = client.get("/admin/predictions/modelversion/")
     assert changelist.status_code == 200
     assert b'value="activate"' in changelist.content
-    for page in ("/admin/predictions/apikey/add/", "/admin/auth/user/add/", "/admin/audit/auditevent/"):
+    pages = (
+        "/admin/predictions/apikey/add/",
+        "/admin/auth/user/add/",
+        "/admin/audit/auditevent/",
+        "/admin/audit/auditlink/",
+    )
+    for page in pages:
         assert client.get(page).status_code == 200, page
     assert client.get("/admin/monitoring/operationalsettings/", follow=True).status_code == 200
 
