@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import Now
 
 
 class AuditEvent(models.Model):
@@ -102,6 +103,8 @@ class AuditPending(models.Model):
 
     source = models.CharField(max_length=20)
     object_id = models.BigIntegerField()
+    # Set by the database, so the hot path's insert need not name it: how far behind the linker is.
+    queued_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
         db_table = "audit_pending"

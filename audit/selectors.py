@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, chain_hash
 from audit.models import AuditEvent, AuditLink, AuditPending
@@ -121,6 +123,21 @@ def audit_events_page(*, page: int, page_size: int) -> list[AuditEvent]:
     """Newest first; one row more than a page, to tell whether another page follows."""
     start = (page - 1) * page_size
     return list(_with_links(AuditEvent.objects.order_by("-id"))[start : start + page_size + 1])
+
+
+@dataclass(frozen=True)
+class LinkerBacklog:
+    rows: int  # written, not linked yet
+    oldest_age: timedelta | None  # how long the oldest of them has waited; None when none waits
+
+
+def audit_linker_backlog() -> LinkerBacklog:
+    """How much the linker has still to link, and how far behind it is."""
+    oldest = AuditPending.objects.order_by("id").values_list("queued_at", flat=True).first()
+    return LinkerBacklog(
+        rows=AuditPending.objects.count(),
+        oldest_age=None if oldest is None else max(timezone.now() - oldest, timedelta(0)),
+    )
 
 
 def audit_link_of(*, source: str, object_id: int) -> AuditLink | None:

@@ -14,6 +14,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from audit import selectors as audit_selectors
 from monitoring import selectors
 from monitoring.models import DriftReport
 from predictions import switches
@@ -22,13 +23,15 @@ logger = logging.getLogger(__name__)
 
 
 class MonitoringCollector:
-    """Drift of the active version, the worker heartbeat's age and the kill switch."""
+    """Drift of the active version, the worker heartbeat's age, the kill switch, and how far
+    behind the audit chain's linker is."""
 
     def collect(self) -> Iterator[Metric]:
         try:
             report = selectors.drift_report_latest()
             heartbeat = selectors.worker_heartbeat()
             review_all = switches.review_everything()
+            backlog = audit_selectors.audit_linker_backlog()
         except DatabaseError:
             logger.warning("monitoring metrics unavailable: database error", exc_info=True)
             return
@@ -44,6 +47,16 @@ class MonitoringCollector:
             "reviewapp_review_all_predictions",
             "1 while the kill switch sends every prediction to review (automatic decisions paused).",
             value=int(review_all),
+        )
+        yield GaugeMetricFamily(
+            "reviewapp_audit_unlinked_rows",
+            "Audit events and predictions written but not yet linked into the hash chain.",
+            value=backlog.rows,
+        )
+        yield GaugeMetricFamily(
+            "reviewapp_audit_oldest_unlinked_age_seconds",
+            "Seconds the oldest of them has waited for the linker (0 when none waits).",
+            value=backlog.oldest_age.total_seconds() if backlog.oldest_age else 0.0,
         )
 
 

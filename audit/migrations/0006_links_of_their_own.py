@@ -10,6 +10,7 @@ and its head hash is unchanged; events not linked yet are queued. Then the event
 its link columns, and its triggers refuse every UPDATE: nothing rewrites an event any more.
 """
 
+import django.db.models.functions.datetime
 from django.db import migrations, models
 from django.db.migrations.exceptions import IrreversibleError
 
@@ -118,6 +119,7 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("source", models.CharField(max_length=20)),
                 ("object_id", models.BigIntegerField()),
+                ("queued_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
             ],
             options={"db_table": "audit_pending"},
         ),

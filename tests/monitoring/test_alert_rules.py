@@ -39,7 +39,7 @@ def test_the_rules_file_is_valid(promtool):
     result = run(promtool, "check", "rules", str(RULES))
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 10 rules found" in result.stdout
+    assert "SUCCESS: 11 rules found" in result.stdout
 
 
 def test_each_alert_fires_when_its_unit_tests_say_and_only_then(promtool):
@@ -56,7 +56,7 @@ def test_the_prometheus_configuration_loads_the_rules(promtool, tmp_path):
     result = run(promtool, "check", "config", str(tmp_path / "prometheus.yml"))
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 10 rules found" in result.stdout
+    assert "SUCCESS: 11 rules found" in result.stdout
 
 
 def test_every_rule_has_a_severity_and_a_runbook_section_that_exists():

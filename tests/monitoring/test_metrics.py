@@ -96,3 +96,18 @@ def test_the_gauges_are_part_of_the_apps_metrics(active_model):
 
     assert b'reviewapp_drift_psi{feature="amount"} 0.4' in body
     assert b"reviewapp_review_all_predictions 0.0" in body
+
+
+def test_how_far_behind_the_audit_linker_is_is_exported(db):
+    from audit.models import AuditPending
+
+    assert scraped()["reviewapp_audit_unlinked_rows"][0].value == 0
+    assert scraped()["reviewapp_audit_oldest_unlinked_age_seconds"][0].value == 0
+    AuditPending.objects.bulk_create(AuditPending(source="event", object_id=n) for n in (1, 2, 3))
+    oldest = AuditPending.objects.order_by("id").first()
+    AuditPending.objects.filter(pk=oldest.pk).update(queued_at=timezone.now() - timedelta(minutes=20))
+
+    families = scraped()
+
+    assert families["reviewapp_audit_unlinked_rows"][0].value == 3
+    assert 1195 <= families["reviewapp_audit_oldest_unlinked_age_seconds"][0].value <= 1230
