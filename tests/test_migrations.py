@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
+from django.db.migrations.exceptions import IrreversibleError
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
@@ -263,3 +264,47 @@ def test_outcomes_stored_before_the_upgrade_become_their_predictions_effective_o
     assert Prediction.objects.get(request_id="order-1").outcome_label == "fraud"
     assert Prediction.objects.get(request_id="order-1").outcome_source == "chargeback"
     assert Prediction.objects.get(request_id="order-2").outcome_label is None
+
+
+# The release before links of their own (audit 0006) and predictions as their own evidence.
+BEFORE_OWN_LINKS = [("audit", "0005_no_like_copies"), ("predictions", "0014_fewer_prediction_indexes")]
+
+
+def _events_recorded(count: int) -> None:
+    for n in range(count):
+        audit_event_record(action="api_key.created", actor="test", object_type="api_key", object_id=n)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_before_links_of_their_own_puts_each_events_link_back_in_its_row():
+    _events_recorded(3)
+    audit_chain_extend()
+    links = list(AuditLink.objects.order_by("seq").values_list("object_id", "seq", "prev_hash", "hash"))
+    try:
+        old_apps = _migrate(BEFORE_OWN_LINKS)
+        OldAuditEvent = old_apps.get_model("audit", "AuditEvent")
+        restored = list(OldAuditEvent.objects.order_by("seq").values_list("id", "seq", "prev_hash", "hash"))
+    finally:
+        _migrate(_latest())
+
+    assert restored == links
+    assert len(restored) == 3
+    # And forward again: the same chain, from the rows.
+    assert (
+        list(AuditLink.objects.order_by("seq").values_list("object_id", "seq", "prev_hash", "hash")) == links
+    )
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_is_refused_once_a_prediction_is_linked(active_model, transactions):
+    from predictions import services
+
+    services.prediction_create(api_key=None, request_id="order-1", features=transactions(1)[0])
+    audit_chain_extend()
+
+    with pytest.raises(IrreversibleError, match="links rows other than events"):
+        _migrate(BEFORE_OWN_LINKS)
+    _migrate(_latest())
+
+    assert audit_chain_verify().ok

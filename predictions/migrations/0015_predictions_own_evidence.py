@@ -8,6 +8,7 @@ rows are linked too, by the linker, in the background (about 20,000 a second).
 """
 
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
 
 QUEUE_EVERY_PREDICTION = """
 INSERT INTO audit_pending (source, object_id)
@@ -20,6 +21,12 @@ def predictions_queue(apps, schema_editor) -> None:
 
 
 def predictions_unqueue(apps, schema_editor) -> None:
+    # Refused here, before `scored_by` is dropped: going back would lose it, and the schema
+    # before cannot hold a prediction's link anyway (audit 0006 would refuse next).
+    if apps.get_model("audit", "AuditLink").objects.filter(source="prediction").exists():
+        raise IrreversibleError(
+            "The chain links rows other than events (predictions); the old schema cannot hold them"
+        )
     apps.get_model("audit", "AuditPending").objects.filter(source="prediction").delete()
 
 
