@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from audit import selectors as audit_selectors
 from monitoring import charts, selectors, services
 from monitoring.models import DriftReport
 from monitoring.templatetags.monitoring import milliseconds
@@ -25,6 +26,8 @@ WINDOW = timedelta(hours=24)
 HEARTBEAT_STALE = timedelta(minutes=3)
 # The ScoringLatencyHigh alert's line (deploy/alerts.yml).
 LATENCY_ALERT_SECONDS = 0.2
+# The AuditChainBehind alert's line: beat links every 5 s.
+AUDIT_BEHIND = timedelta(minutes=15)
 METRIC_LABELS = {
     "roc_auc": ("ROC AUC", "{:.3f}"),
     "pr_auc": ("PR AUC", "{:.3f}"),
@@ -49,6 +52,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     report = selectors.drift_report_latest()
     heartbeat = selectors.worker_heartbeat()
     latency = selectors.request_latency_over_time(now=now)
+    audit_backlog = audit_selectors.audit_linker_backlog()
     context = {
         "title": "Monitoring",
         "now": now,
@@ -76,6 +80,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         "tasks_in_process": settings.CELERY_TASK_ALWAYS_EAGER,
         "heartbeat_stale": not settings.CELERY_TASK_ALWAYS_EAGER
         and (heartbeat is None or now - heartbeat.seen_at > HEARTBEAT_STALE),
+        "audit_backlog": audit_backlog,
+        "audit_behind": audit_backlog.oldest_age is not None and audit_backlog.oldest_age > AUDIT_BEHIND,
     }
     return render(request, "monitoring/overview.html", context)
 

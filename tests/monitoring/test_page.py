@@ -146,6 +146,24 @@ def test_without_a_broker_it_says_tasks_run_in_process_not_that_workers_are_down
     assert "workers down?" not in page
 
 
+def test_it_says_how_far_behind_the_audit_chain_is(monitor_client, active_model):
+    from audit.models import AuditPending
+    from audit.services import audit_chain_extend
+
+    audit_chain_extend()
+    assert (
+        '<div class=""><dt>Audit chain</dt>\n    <dd>all linked</dd>'
+        in monitor_client.get(URL).content.decode()
+    )
+
+    AuditPending.objects.bulk_create(AuditPending(source="event", object_id=n) for n in range(1200, 1203))
+    AuditPending.objects.filter(object_id=1200).update(queued_at=timezone.now() - timedelta(minutes=20))
+    page = monitor_client.get(URL).content.decode()
+
+    assert '<div class="bad"><dt>Audit chain</dt>\n    <dd>3 to link</dd>' in page
+    assert "the oldest waiting 20 min" in page
+
+
 def test_without_an_active_model_it_still_answers(monitor_client):
     page = monitor_client.get(URL).content.decode()
 
@@ -178,7 +196,7 @@ def test_the_number_of_queries_does_not_grow_with_the_data(
         monitor_client.get(URL)
 
     assert len(many) == len(few)
-    assert len(few) <= 12  # session, user, roles, switch, then one aggregate per figure
+    assert len(few) <= 13  # session, user, roles, switch, then one aggregate per figure
 
 
 # --- the aggregates ---------------------------------------------------------------------
