@@ -3,8 +3,8 @@
 What a link covers is read back from the stored row whenever the chain is extended or
 verified, so it names only columns written once, with the prediction: the score, the label,
 the route it was given and why, and the features (so features changed after the fact fail
-verification as a changed score would). Status, final label and
-outcome change later; the events recording those changes cover them.
+verification as a changed score would). Status, final label and outcome change later; the
+events recording those changes cover them.
 """
 
 from __future__ import annotations
