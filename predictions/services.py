@@ -386,7 +386,7 @@ def _prediction_row(
     # and reviewed as well: it goes through the routing outbox, but keeps routing "auto".
     needs_review = reason is not None and reason != Prediction.ReviewReason.AUDIT_SAMPLE
     now = timezone.now()
-    return Prediction(
+    return Prediction.scored(
         request_id=candidate.request_id,
         api_key=api_key,
         scored_by=None if api_key else actor,  # an API key names its caller itself
