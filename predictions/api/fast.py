@@ -27,7 +27,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import resolve
 from rest_framework import exceptions, status
-from rest_framework.renderers import JSONRenderer
 
 from audit.actors import actor_name
 from predictions import services
@@ -36,6 +35,7 @@ from predictions.api.authentication import KEYWORD, ApiKeyAuthentication
 from predictions.models import ApiKey
 from reviewapp.api.exceptions import exception_handler
 from reviewapp.api.parsers import JSONParser
+from reviewapp.api.renderers import JSONRenderer
 from reviewapp.api.throttling import CallerRateThrottle
 from reviewapp.middleware import ContentSecurityPolicyMiddleware
 
