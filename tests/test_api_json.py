@@ -95,10 +95,11 @@ STANDARD_LIBRARY = {"encoding": "utf_8"}
         b'{"request_id": "order-1", "features": {"amount": 12.5, "country": "fr", "new": true}}',
         b'{"a": 1, "a": 2}',
         b'{"nan": NaN, "inf": Infinity, "overflow": 1e999}',  # the schema check names them
-        b'{"id": 123456789012345678901234567890}',  # an int, not orjson's float
+        b'{"id": 123456789012345678901234567890, "neg": -9223372036854775809}',  # ints, not floats
+        b'{"small": 0.00012345678901234567891, "large": 12345678901234567890.5, "e": 1234567890123456789e-5}',
         b'{"text": "\\ud83d\\ude00 and \\u00e9", "lone": "\\ud800"}',
     ],
-    ids=["request", "repeated key", "non-finite", "long integer", "escapes"],
+    ids=["request", "repeated key", "non-finite", "long integers", "long floats", "escapes"],
 )
 def test_bodies_parse_to_what_the_standard_library_gives(body):
     expected = _parse(body, STANDARD_LIBRARY)
