@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 from granian.constants import Interfaces
@@ -114,3 +116,16 @@ def test_without_one_set_the_workers_get_a_new_metrics_directory(monkeypatch, tm
 
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == directory
     assert directory.startswith(str(tmp_path / "reviewapp-metrics-"))
+
+
+def test_a_web_process_freezes_what_it_loaded_at_start_out_of_the_collectors_way():
+    # A process of its own: the test run's has imported reviewapp.wsgi, or not, for other reasons.
+    frozen = subprocess.run(
+        [sys.executable, "-c", "import gc, reviewapp.wsgi; print(gc.get_freeze_count())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "reviewapp.settings"},
+    ).stdout
+
+    assert int(frozen) > 50_000  # Django and the apps: ~120,000 objects
