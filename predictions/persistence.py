@@ -3,8 +3,8 @@
 Each prediction is three rows: the prediction, its explanation and its entry in the audit
 chain's queue (the prediction is its own `created` evidence: predictions/evidence.py), written
 in the caller's transaction. On PostgreSQL the three go in one prepared
-statement, committed on its own: one row's values as parameters, many rows' as binary arrays
-(nothing to quote), bound on the server and planned once per connection. Through the
+statement, committed on its own: the rows as one JSON document, bound on the server (nothing to
+quote) and planned once per connection. Through the
 ORM the same write costs about 2 ms of Python per request and three round trips
 (bench/README.md). Other databases (the SQLite demo) take the ORM path.
 
@@ -20,6 +20,7 @@ import copy
 import json
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -42,9 +43,25 @@ class ScoredRow:
     contributions: dict[str, float]
 
 
-# The prediction columns in the order their arrays are passed. JSON travels as text arrays
-# and is cast per row (psycopg has no fast jsonb[] dumper).
-_PREDICTION_COLUMNS = [
+# The rows travel as one JSON document, an array of objects keyed by these columns (and the
+# explanation's), read on the server by json_to_recordset with the columns' types. One text
+# parameter: psycopg binding twenty typed arrays (or twenty scalars) cost a single prediction's
+# request 8 % of its web time, where orjson writes the whole group in microseconds.
+_INCOMING = """
+    SELECT * FROM ROWS FROM (json_to_recordset(%s::json) AS (
+        request_id text, api_key_id bigint, scored_by text, model_version_id bigint,
+        features jsonb, features_digest text, score float8, label text, confidence float8,
+        routing text, status text, final_label text, reason_codes jsonb, routing_state text,
+        routing_enqueued_at timestamptz, review_reason text, inclusion_probability float8,
+        created_at timestamptz, base_value float8, shap_values jsonb
+    )) WITH ORDINALITY AS t(
+        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
+        label, confidence, routing, status, final_label, reason_codes, routing_state,
+        routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
+        shap_values, ordinal
+    )
+"""
+_PREDICTION_COLUMNS = (
     "request_id",
     "api_key_id",
     "scored_by",
@@ -63,35 +80,7 @@ _PREDICTION_COLUMNS = [
     "review_reason",
     "inclusion_probability",
     "created_at",
-]
-_JSON_COLUMNS = {"features", "reason_codes"}
-
-# Many rows: one array per column (binary, so nothing is escaped), unnested on the server.
-_INCOMING_MANY = """
-    SELECT * FROM unnest(
-        %b::text[], %b::bigint[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::float8[],
-        %b::text[], %b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],
-        %b::timestamptz[], %b::text[], %b::float8[], %b::timestamptz[], %b::float8[], %b::text[]
-    ) WITH ORDINALITY AS t(
-        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
-        label, confidence, routing, status, final_label, reason_codes, routing_state,
-        routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
-        shap_values, ordinal
-    )
-"""
-# One row, the API's common case: scalars are cheaper to send than one-element arrays.
-_INCOMING_ONE = """
-    SELECT * FROM (VALUES (
-        %s::text, %s::bigint, %s::text, %s::bigint, %s::text, %s::text, %s::float8,
-        %s::text, %s::float8, %s::text, %s::text, %s::text, %s::text, %s::text,
-        %s::timestamptz, %s::text, %s::float8, %s::timestamptz, %s::float8, %s::text, 1
-    )) AS t(
-        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
-        label, confidence, routing, status, final_label, reason_codes, routing_state,
-        routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
-        shap_values, ordinal
-    )
-"""
+)
 _INSERT_FROM_INCOMING = """
 WITH incoming AS ({incoming}), predictions AS (
     INSERT INTO predictions_prediction (
@@ -130,10 +119,8 @@ def _insert_sql(incoming: str, *, skip_stored: bool = False) -> str:
     )
 
 
-_INSERT_MANY = _insert_sql(_INCOMING_MANY)
-_INSERT_ONE = _insert_sql(_INCOMING_ONE)
-_GROUP_MANY = _insert_sql(_INCOMING_MANY, skip_stored=True)
-_GROUP_ONE = _insert_sql(_INCOMING_ONE, skip_stored=True)
+_INSERT = _insert_sql(_INCOMING)
+_INSERT_GROUP = _insert_sql(_INCOMING, skip_stored=True)
 
 
 def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
@@ -156,25 +143,22 @@ def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: s
 
 
 def _insert_postgresql(rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
-    sql = _INSERT_ONE if len(rows) == 1 else _INSERT_MANY
-    ids = _execute_reconnecting(sql, _params(rows, explainer, shap_version))
+    ids = _execute_reconnecting(_INSERT, _params(rows, explainer, shap_version))
     for row in rows:
         _stored(row.prediction, ids[row.prediction.request_id])
     audit_link_after_commit()
 
 
 def _params(rows: list[ScoredRow], explainer: str, shap_version: str) -> list[Any]:
-    """The statement's parameters: one value per column for one row, else one array per column."""
-    predictions = [row.prediction for row in rows]
-    columns = [
-        *([_column_value(prediction, name) for prediction in predictions] for name in _PREDICTION_COLUMNS),
-        [row.base_value for row in rows],
-        [_json_text(row.contributions) for row in rows],
-    ]
-    constants = [explainer, shap_version, PREDICTION]
-    if len(rows) == 1:
-        return [column[0] for column in columns] + constants
-    return columns + constants
+    """The statement's parameters: the rows as one JSON document, then the constants."""
+    document = []
+    for row in rows:
+        values = row.prediction.__dict__  # every column is set: Prediction.scored
+        entry = {name: values[name] for name in _PREDICTION_COLUMNS}
+        entry["base_value"] = row.base_value
+        entry["shap_values"] = row.contributions
+        document.append(entry)
+    return [_json_text(document), explainer, shap_version, PREDICTION]
 
 
 def _stored(prediction: Prediction, pk: int) -> None:
@@ -268,7 +252,8 @@ class _GroupCommit:
         return group
 
 
-# A group's statement binds 20 arrays; far above what concurrent requests of one process queue.
+# A group's statement carries its rows in one document; far above what one process's
+# concurrent requests queue.
 _GROUP_MAX_ROWS = 500
 
 
@@ -301,8 +286,8 @@ def _refused_row(error: Exception) -> bool:
 
 def _group_insert(group: list[_Pending]) -> None:
     explainer, shap_version = group[0].explained_by  # the same for the whole group
-    sql = _GROUP_ONE if len(group) == 1 else _GROUP_MANY
-    ids = _execute_reconnecting(sql, _params([pending.row for pending in group], explainer, shap_version))
+    rows = [pending.row for pending in group]
+    ids = _execute_reconnecting(_INSERT_GROUP, _params(rows, explainer, shap_version))
     for pending in group:
         pending.pk = ids.get(pending.request_id)
         if pending.pk is None:
@@ -340,18 +325,13 @@ def _execute(sql: str, params: list[Any]) -> dict[str, int]:
         return {request_id: pk for pk, request_id in cursor.fetchall()}
 
 
-def _column_value(prediction: Prediction, name: str) -> Any:
-    value = getattr(prediction, name)
-    return _json_text(value) if name in _JSON_COLUMNS else value
-
-
 def _json_text(value: Any) -> str:
-    # The server parses it into jsonb, so only the values count, not their spelling. orjson
-    # writes a request's four documents in ~3 us; json.dumps took ~60 (floats are slow).
+    # The server parses it, so only the values count, not their spelling. orjson writes a
+    # group in microseconds; json.dumps took ~60 a row (floats are slow). Times go as ISO 8601.
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:  # integers beyond 64 bits, which a user's schema may allow
-        return json.dumps(value)
+        return json.dumps(value, default=datetime.isoformat)
 
 
 def _insert_orm(rows: list[ScoredRow], explainer: str, shap_version: str) -> None:

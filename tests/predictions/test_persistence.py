@@ -4,6 +4,8 @@ On PostgreSQL the three rows are written by one prepared statement (predictions/
 elsewhere through the ORM. Both must store the same thing.
 """
 
+from datetime import UTC, datetime
+
 import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -29,6 +31,16 @@ def test_each_prediction_gets_its_explanation_and_one_audit_queue_entry(api_key_
         assert stored.api_key_id == api_key.pk
         assert stored.features == prediction.features
         assert stored.reason_codes == prediction.reason_codes
+        # Exactly, through the JSON the rows travel in: floats to the last bit, times to the microsecond.
+        assert (stored.score, stored.confidence, stored.created_at) == (
+            prediction.score,
+            prediction.confidence,
+            prediction.created_at,
+        )
+        assert (stored.routing_state, stored.routing_enqueued_at) == (
+            prediction.routing_state,
+            prediction.routing_enqueued_at,
+        )
         explanation = Explanation.objects.get(prediction=stored)
         assert explanation.explainer == "TreeExplainer"
         assert set(explanation.values) == set(stored.features)
@@ -163,7 +175,9 @@ def _admin_dsn() -> str:
 
 
 def test_json_beyond_what_orjson_writes_is_written_by_the_standard_library():
+    at = datetime(2026, 11, 28, 1, 2, 3, 456789, tzinfo=UTC)
+
     assert (
-        persistence._json_text({"count": 2**70, "score": 0.25})
-        == '{"count": 1180591620717411303424, "score": 0.25}'
+        persistence._json_text({"count": 2**70, "score": 0.25, "at": at})
+        == '{"count": 1180591620717411303424, "score": 0.25, "at": "2026-11-28T01:02:03.456789+00:00"}'
     )
