@@ -43,12 +43,27 @@ class ScoredRow:
     contributions: dict[str, float]
 
 
-# The rows travel as one JSON document, an array of objects keyed by these columns (and the
-# explanation's), read on the server by json_to_recordset with the columns' types. One text
-# parameter: psycopg binding twenty typed arrays (or twenty scalars) cost a single prediction's
-# request 8 % of its web time, where orjson writes the whole group in microseconds.
-_INCOMING = """
-    SELECT * FROM ROWS FROM (json_to_recordset(%s::json) AS (
+# The rows travel one of two ways, each the cheaper where it is used (bench/README.md):
+# - a batch as one array per column (binary, so nothing is escaped), unnested on the server:
+#   PostgreSQL reads 1,000 rows of arrays in a fraction of the time it parses them from JSON
+#   (JSON columns travel as text and are cast per row: psycopg has no fast jsonb[] dumper);
+_INCOMING_ARRAYS = """
+    SELECT * FROM unnest(
+        %b::text[], %b::bigint[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::float8[],
+        %b::text[], %b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],
+        %b::timestamptz[], %b::text[], %b::float8[], %b::timestamptz[], %b::float8[], %b::text[]
+    ) WITH ORDINALITY AS t(
+        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
+        label, confidence, routing, status, final_label, reason_codes, routing_state,
+        routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
+        shap_values, ordinal
+    )
+"""
+# - a commit group's few rows as one JSON document, an array of objects keyed by the columns:
+#   psycopg binding twenty typed arrays cost a single prediction's request 8 % of its web time,
+#   where orjson writes the whole group in microseconds.
+_INCOMING_DOCUMENT = """
+    SELECT * FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (
         request_id text, api_key_id bigint, scored_by text, model_version_id bigint,
         features jsonb, features_digest text, score float8, label text, confidence float8,
         routing text, status text, final_label text, reason_codes jsonb, routing_state text,
@@ -81,6 +96,7 @@ _PREDICTION_COLUMNS = (
     "inclusion_probability",
     "created_at",
 )
+_JSON_COLUMNS = {"features", "reason_codes"}
 _INSERT_FROM_INCOMING = """
 WITH incoming AS ({incoming}), predictions AS (
     INSERT INTO predictions_prediction (
@@ -119,8 +135,13 @@ def _insert_sql(incoming: str, *, skip_stored: bool = False) -> str:
     )
 
 
-_INSERT = _insert_sql(_INCOMING)
-_INSERT_GROUP = _insert_sql(_INCOMING, skip_stored=True)
+_INSERT = {"arrays": _insert_sql(_INCOMING_ARRAYS), "document": _insert_sql(_INCOMING_DOCUMENT)}
+_INSERT_GROUP = {
+    "arrays": _insert_sql(_INCOMING_ARRAYS, skip_stored=True),
+    "document": _insert_sql(_INCOMING_DOCUMENT, skip_stored=True),
+}
+# Up to this many rows go as a document (a commit group, a small batch), more as arrays.
+_DOCUMENT_MAX_ROWS = 50
 
 
 def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
@@ -143,14 +164,37 @@ def scored_rows_insert(*, rows: list[ScoredRow], explainer: str, shap_version: s
 
 
 def _insert_postgresql(rows: list[ScoredRow], explainer: str, shap_version: str) -> None:
-    ids = _execute_reconnecting(_INSERT, _params(rows, explainer, shap_version))
+    ids = _execute_reconnecting(*_statement(_INSERT, rows, explainer, shap_version))
     for row in rows:
         _stored(row.prediction, ids[row.prediction.request_id])
     audit_link_after_commit()
 
 
-def _params(rows: list[ScoredRow], explainer: str, shap_version: str) -> list[Any]:
-    """The statement's parameters: the rows as one JSON document, then the constants."""
+def _statement(
+    forms: dict[str, str], rows: list[ScoredRow], explainer: str, shap_version: str
+) -> tuple[str, list[Any]]:
+    """The statement that inserts these rows, in the form that suits their number, and its parameters."""
+    if len(rows) <= _DOCUMENT_MAX_ROWS:
+        return forms["document"], _document(rows, explainer, shap_version)
+    return forms["arrays"], _arrays(rows, explainer, shap_version)
+
+
+def _arrays(rows: list[ScoredRow], explainer: str, shap_version: str) -> list[Any]:
+    """_INCOMING_ARRAYS's parameters: one array per column, then the constants."""
+    predictions = [row.prediction.__dict__ for row in rows]  # every column is set: Prediction.scored
+    columns = [
+        *(
+            [_json_text(p[name]) if name in _JSON_COLUMNS else p[name] for p in predictions]
+            for name in _PREDICTION_COLUMNS
+        ),
+        [row.base_value for row in rows],
+        [_json_text(row.contributions) for row in rows],
+    ]
+    return [*columns, explainer, shap_version, PREDICTION]
+
+
+def _document(rows: list[ScoredRow], explainer: str, shap_version: str) -> list[Any]:
+    """_INCOMING_DOCUMENT's parameters: the rows as one JSON document, then the constants."""
     document = []
     for row in rows:
         values = row.prediction.__dict__  # every column is set: Prediction.scored
@@ -309,7 +353,7 @@ def _refused_row(error: Exception) -> bool:
 def _group_insert(group: list[_Pending]) -> None:
     explainer, shap_version = group[0].explained_by  # the same for the whole group
     rows = [pending.row for pending in group]
-    ids = _execute_reconnecting(_INSERT_GROUP, _params(rows, explainer, shap_version))
+    ids = _execute_reconnecting(*_statement(_INSERT_GROUP, rows, explainer, shap_version))
     for pending in group:
         pending.pk = ids.get(pending.request_id)
         if pending.pk is None:

@@ -198,14 +198,14 @@ def test_requests_with_one_request_id_go_in_different_groups(
 def test_a_fault_while_writing_a_group_reaches_every_request_of_it(
     audit_log_flushable, transactional_db, active_model, create, monkeypatch
 ):
-    real_params = persistence._params
+    real_params = persistence._document
 
     def broken_for_groups(rows, *args):
         if len(rows) > 1:
             raise RuntimeError("a bug in building a group's statement")
         return real_params(rows, *args)
 
-    monkeypatch.setattr(persistence, "_params", broken_for_groups)
+    monkeypatch.setattr(persistence, "_document", broken_for_groups)
     results = behind_a_held_insert(create("first"), [create(f"grouped-{n}") for n in range(3)])
 
     assert results[0] is True

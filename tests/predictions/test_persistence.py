@@ -19,9 +19,13 @@ from predictions.models import Explanation, Prediction
 pytestmark = pytest.mark.usefixtures("active_model")
 
 
-def test_each_prediction_gets_its_explanation_and_one_audit_queue_entry(api_key_and_secret, transactions):
+# A few rows travel to PostgreSQL as one JSON document, many as arrays: both store the same.
+@pytest.mark.parametrize("count", [3, persistence._DOCUMENT_MAX_ROWS + 1], ids=["document", "arrays"])
+def test_each_prediction_gets_its_explanation_and_one_audit_queue_entry(
+    api_key_and_secret, transactions, count
+):
     api_key, _ = api_key_and_secret
-    items = [{"request_id": f"order-{n}", "features": f} for n, f in enumerate(transactions(3))]
+    items = [{"request_id": f"order-{n}", "features": f} for n, f in enumerate(transactions(count))]
 
     created, _ = services.predictions_create_batch(api_key=api_key, items=items)
 
