@@ -127,6 +127,11 @@ class ApiKey(models.Model):
     is_superuser = False
 
 
+# The reason-code index's pending list, in kB. 1,000 predictions add about 190 kB to it, so this
+# holds 80,000: 40 s at 2,000 a second, eight of beat's merges missed in a row.
+REASON_CODES_PENDING_LIMIT_KB = 16 * 1024
+
+
 class Prediction(models.Model):
     """One scored transaction. Immutable once written, except for its routing, review and outcome."""
 
@@ -259,13 +264,17 @@ class Prediction(models.Model):
             ),
             # Sorting by score, ties by id, as the search pages do.
             models.Index(fields=["score", "id"], name="prediction_score_id"),
-            # "Feature X among the top reasons": jsonb containment (@>). PostgreSQL only. Without
-            # fastupdate each insert pays ~0.05 ms here instead of, now and then, ~0.4 s merging
-            # the pending list on the scoring path.
+            # "Feature X among the top reasons": jsonb containment (@>). PostgreSQL only. Inserts
+            # append their entries to the index's pending list, and beat merges it every few
+            # seconds (reason_codes_index_flush), many entries at once: inserting each
+            # prediction's entries into the index itself cost PostgreSQL a third of its time
+            # under batches (bench/README.md). The limit is far above a few seconds of entries,
+            # so no insert on the scoring path pays for a merge unless beat has stopped.
             GinIndex(
                 fields=["reason_codes"],
                 opclasses=["jsonb_path_ops"],
-                fastupdate=False,
+                fastupdate=True,
+                gin_pending_list_limit=REASON_CODES_PENDING_LIMIT_KB,
                 name="prediction_reason_codes",
             ),
         ]

@@ -434,6 +434,21 @@ def review_reason_for(
     return None, None
 
 
+def reason_codes_index_flush() -> int:
+    """Merge what waits in the reason-code index's pending list into the index; return the
+    pending pages merged (0 where there is no such index: SQLite).
+
+    Scoring's inserts only append to the list (models.py says why); beat runs this every few
+    seconds, so the merge happens here, off the scoring path, many entries at a time.
+    """
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list('prediction_reason_codes'::regclass)")
+        (merged,) = cursor.fetchone()
+    return int(merged)
+
+
 # --- routing ----------------------------------------------------------------------------
 
 

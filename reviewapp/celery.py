@@ -65,6 +65,11 @@ app.conf.update(
             "task": "audit.tasks.audit_chain_extend",
             "schedule": timedelta(seconds=5),
         },
+        # Every few seconds, so scoring's inserts never fill the pending list (predictions/models.py).
+        "flush-reason-codes-index": {
+            "task": "predictions.tasks.reason_codes_index_flush",
+            "schedule": timedelta(seconds=5),
+        },
         "expire-review-leases": {
             "task": "reviews.tasks.review_leases_expire",
             "schedule": crontab(minute="*"),

@@ -308,3 +308,25 @@ def test_going_back_is_refused_once_a_prediction_is_linked(active_model, transac
     _migrate(_latest())
 
     assert audit_chain_verify().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_going_back_to_inserts_into_the_reason_code_index_merges_its_pending_list_first(
+    active_model, transactions
+):
+    from predictions import services
+
+    services.prediction_create(api_key=None, request_id="order-1", features=transactions(1)[0])
+    try:
+        _migrate([("predictions", "0015_predictions_own_evidence")])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'prediction_reason_codes'")
+            options = cursor.fetchone()[0]
+            cursor.execute("SELECT gin_clean_pending_list('prediction_reason_codes'::regclass)")
+            left_pending = cursor.fetchone()[0]
+    finally:
+        _migrate(_latest())
+
+    assert options == ["fastupdate=off"]
+    assert left_pending == 0
