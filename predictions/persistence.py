@@ -3,9 +3,9 @@
 Each prediction is three rows: the prediction, its explanation and its entry in the audit
 chain's queue (the prediction is its own `created` evidence: predictions/evidence.py), written
 in the caller's transaction. On PostgreSQL the three go in one prepared
-statement, committed on its own: the rows as one JSON document, bound on the server (nothing to
-quote) and planned once per connection. Through the
-ORM the same write costs about 2 ms of Python per request and three round trips
+statement, committed on its own: a few rows as one JSON document, many as one array per column,
+bound on the server (nothing to quote) and planned once per connection. Through the ORM the
+same write costs about 2 ms of Python per request and three round trips
 (bench/README.md). Other databases (the SQLite demo) take the ORM path.
 
 Single predictions of one process are committed in groups (SCORING_GROUP_COMMIT): a request
@@ -254,8 +254,8 @@ class _GroupCommit:
     the database cannot be reached.
 
     Each waiting request has a lock of its own, released once for it, rather than one
-    condition all of them wait on: waking only those concerned cost a tenth of what
-    notify_all cost (5 % of a single prediction's web time, bench/README.md).
+    condition all of them wait on: notify_all woke every waiting thread to find its row not
+    yet written, 5 % of a single prediction's web time (bench/README.md).
     """
 
     def __init__(self) -> None:
