@@ -130,6 +130,7 @@ class ApiKey(models.Model):
 # The reason-code index's pending list, in kB. 1,000 predictions add about 190 kB to it, so this
 # holds 80,000: 40 s at 2,000 a second, eight of beat's merges missed in a row.
 REASON_CODES_PENDING_LIMIT_KB = 16 * 1024
+REASON_CODES_INDEX = "prediction_reason_codes"
 
 
 class Prediction(models.Model):
@@ -275,7 +276,7 @@ class Prediction(models.Model):
                 opclasses=["jsonb_path_ops"],
                 fastupdate=True,
                 gin_pending_list_limit=REASON_CODES_PENDING_LIMIT_KB,
-                name="prediction_reason_codes",
+                name=REASON_CODES_INDEX,
             ),
         ]
 

@@ -43,71 +43,53 @@ class ScoredRow:
     contributions: dict[str, float]
 
 
+# The columns a scored row brings, with their types on the server: the prediction's, then its
+# explanation's. Both ways rows travel, and the insert itself, are spelled from these (module
+# constants only: no value ever reaches the SQL text).
+_PREDICTION_COLUMNS = {
+    "request_id": "text",
+    "api_key_id": "bigint",
+    "scored_by": "text",
+    "model_version_id": "bigint",
+    "features": "jsonb",
+    "features_digest": "text",
+    "score": "float8",
+    "label": "text",
+    "confidence": "float8",
+    "routing": "text",
+    "status": "text",
+    "final_label": "text",
+    "reason_codes": "jsonb",
+    "routing_state": "text",
+    "routing_enqueued_at": "timestamptz",
+    "review_reason": "text",
+    "inclusion_probability": "float8",
+    "created_at": "timestamptz",
+}
+_JSON_COLUMNS = {name for name, kind in _PREDICTION_COLUMNS.items() if kind == "jsonb"}
+_INCOMING_COLUMNS = {**_PREDICTION_COLUMNS, "base_value": "float8", "shap_values": "jsonb"}
+_INCOMING_NAMES = ", ".join([*_INCOMING_COLUMNS, "ordinal"])
+
 # The rows travel one of two ways, each the cheaper where it is used (bench/README.md):
 # - a batch as one array per column (binary, so nothing is escaped), unnested on the server:
 #   PostgreSQL reads 1,000 rows of arrays in a fraction of the time it parses them from JSON
 #   (JSON columns travel as text and are cast per row: psycopg has no fast jsonb[] dumper);
-_INCOMING_ARRAYS = """
-    SELECT * FROM unnest(
-        %b::text[], %b::bigint[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::float8[],
-        %b::text[], %b::float8[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],
-        %b::timestamptz[], %b::text[], %b::float8[], %b::timestamptz[], %b::float8[], %b::text[]
-    ) WITH ORDINALITY AS t(
-        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
-        label, confidence, routing, status, final_label, reason_codes, routing_state,
-        routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
-        shap_values, ordinal
-    )
-"""
+_ARRAY_TYPES = ", ".join(
+    f"%b::{'text' if kind == 'jsonb' else kind}[]" for kind in _INCOMING_COLUMNS.values()
+)
+_INCOMING_ARRAYS = f"SELECT * FROM unnest({_ARRAY_TYPES}) WITH ORDINALITY AS t({_INCOMING_NAMES})"  # noqa: S608
 # - a commit group's few rows as one JSON document, an array of objects keyed by the columns:
 #   psycopg binding twenty typed arrays cost a single prediction's request 8 % of its web time,
 #   where orjson writes the whole group in microseconds.
-_INCOMING_DOCUMENT = """
-    SELECT * FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (
-        request_id text, api_key_id bigint, scored_by text, model_version_id bigint,
-        features jsonb, features_digest text, score float8, label text, confidence float8,
-        routing text, status text, final_label text, reason_codes jsonb, routing_state text,
-        routing_enqueued_at timestamptz, review_reason text, inclusion_probability float8,
-        created_at timestamptz, base_value float8, shap_values jsonb
-    )) WITH ORDINALITY AS t(
-        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
-        label, confidence, routing, status, final_label, reason_codes, routing_state,
-        routing_enqueued_at, review_reason, inclusion_probability, created_at, base_value,
-        shap_values, ordinal
-    )
-"""
-_PREDICTION_COLUMNS = (
-    "request_id",
-    "api_key_id",
-    "scored_by",
-    "model_version_id",
-    "features",
-    "features_digest",
-    "score",
-    "label",
-    "confidence",
-    "routing",
-    "status",
-    "final_label",
-    "reason_codes",
-    "routing_state",
-    "routing_enqueued_at",
-    "review_reason",
-    "inclusion_probability",
-    "created_at",
+_DOCUMENT_RECORD = ", ".join(f"{name} {kind}" for name, kind in _INCOMING_COLUMNS.items())
+_INCOMING_DOCUMENT = (
+    f"SELECT * FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({_DOCUMENT_RECORD}))"  # noqa: S608
+    f" WITH ORDINALITY AS t({_INCOMING_NAMES})"
 )
-_JSON_COLUMNS = {"features", "reason_codes"}
 _INSERT_FROM_INCOMING = """
 WITH incoming AS ({incoming}), predictions AS (
-    INSERT INTO predictions_prediction (
-        request_id, api_key_id, scored_by, model_version_id, features, features_digest, score,
-        label, confidence, routing, status, final_label, reason_codes, routing_state,
-        routing_enqueued_at, review_reason, inclusion_probability, created_at
-    )
-    SELECT request_id, api_key_id, scored_by, model_version_id, features::jsonb, features_digest,
-           score, label, confidence, routing, status, final_label, reason_codes::jsonb, routing_state,
-           routing_enqueued_at, review_reason, inclusion_probability, created_at
-    FROM incoming ORDER BY ordinal
+    INSERT INTO predictions_prediction ({columns})
+    SELECT {values} FROM incoming ORDER BY ordinal
     {on_conflict}
     RETURNING id, request_id
 ), explanations AS (
@@ -131,7 +113,12 @@ _SKIP_STORED = "ON CONFLICT (request_id) DO NOTHING"
 def _insert_sql(incoming: str, *, skip_stored: bool = False) -> str:
     on_conflict = _SKIP_STORED if skip_stored else ""
     return _INSERT_FROM_INCOMING.format(
-        incoming=incoming, audit_enqueue=_AUDIT_ENQUEUE, on_conflict=on_conflict
+        incoming=incoming,
+        columns=", ".join(_PREDICTION_COLUMNS),
+        # JSON arrives as text from arrays (cast) or as jsonb from a document (a no-op cast).
+        values=", ".join(f"{name}::jsonb" if name in _JSON_COLUMNS else name for name in _PREDICTION_COLUMNS),
+        audit_enqueue=_AUDIT_ENQUEUE,
+        on_conflict=on_conflict,
     )
 
 

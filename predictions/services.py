@@ -25,7 +25,14 @@ from audit.digests import FEATURES_V1, digest
 from audit.models import AuditEvent
 from audit.services import Event, audit_event_record, audit_events_record
 from predictions import metrics, registry, switches
-from predictions.models import ApiKey, ModelArtifact, ModelVersion, OperationalSettings, Prediction
+from predictions.models import (
+    REASON_CODES_INDEX,
+    ApiKey,
+    ModelArtifact,
+    ModelVersion,
+    OperationalSettings,
+    Prediction,
+)
 from predictions.persistence import ScoredRow, scored_rows_insert
 from predictions.sampling import in_sample
 from predictions.scoring import Scored, artifact_bytes, bytes_sha256
@@ -444,7 +451,7 @@ def reason_codes_index_flush() -> int:
     if connection.vendor != "postgresql":
         return 0
     with connection.cursor() as cursor:
-        cursor.execute("SELECT gin_clean_pending_list('prediction_reason_codes'::regclass)")
+        cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [REASON_CODES_INDEX])
         (merged,) = cursor.fetchone()
     return int(merged)
 
