@@ -14,9 +14,11 @@ generator does not take the CPU the server is measured on; batches by locust.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -316,10 +318,16 @@ def main() -> None:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a process group of its own: stopped whole, see stop()
     )
     command, web_env = web_command(args, env)
     web = subprocess.Popen(
-        command, cwd=ROOT, env=web_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=ROOT,
+        env=web_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         wait_until_up(f"http://127.0.0.1:{args.port}/healthz", time.monotonic() + 30)
@@ -349,10 +357,28 @@ def main() -> None:
         if args.mode == "batch":
             copy_baseline(args, served_rows_per_s=stats["rps"] * args.batch_size)
     finally:
-        for process in (web, worker):
-            process.terminate()
-        for process in (web, worker):
+        stop(web, worker)
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """Stop each process and everything it started, whatever state it got to.
+
+    Stopped by its own pid only, a Celery worker once left one of its processes behind,
+    orphaned, which went on taking later runs' tasks from the bench queue, unmeasured. So each
+    process's group is signalled whole, and whatever outlives the wait is killed.
+    """
+    for process in processes:
+        _signal_group(process, signal.SIGTERM)
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
+        _signal_group(process, signal.SIGKILL)  # what is left of the group, if anything
+        process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
+        os.killpg(process.pid, signum)
 
 
 # The floor a database gives for the same rows: each stored prediction with its explanation as

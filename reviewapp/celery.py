@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -136,6 +137,14 @@ app.conf.task_routes = (_shadow_route,)
 @signals.celeryd_after_setup.connect
 def _consume_the_shadow_queue(sender: str, instance: Any, **kwargs: Any) -> None:
     instance.app.amqp.queues.select_add(shadow_queue(instance.app.conf.task_default_queue))
+
+
+@signals.worker_process_init.connect
+def _freeze_what_was_loaded(**kwargs: Any) -> None:
+    # As each web process does (reviewapp/wsgi.py), in each pool process once forked: the
+    # collector's full passes stop walking the ~120,000 objects Django and the apps loaded.
+    # The linker's CPU a row fell 12 % (bench/README.md); the routing tasks allocate alike.
+    gc.freeze()
 
 
 @signals.task_prerun.connect
