@@ -315,6 +315,12 @@ ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 # sends them in one message per this many seconds (reviewapp/coalescing.py; 0: one per commit).
 TASK_COALESCE_SECONDS = env_float("TASK_COALESCE_SECONDS", 0.2)
 BATCH_MAX_ITEMS = env_int("BATCH_MAX_ITEMS", 1000)
+# Scoring batches a web process works on at once (0: as many as it has threads). More add
+# memory (tens of MiB each) but no throughput: a batch is CPU work (reviewapp/api/concurrency.py).
+# Two, so one can compute while the other waits for PostgreSQL.
+BATCH_CONCURRENCY = env_int("BATCH_CONCURRENCY", 2)
+# How long a batch waits for one of those before it is answered 503 with Retry-After (seconds).
+BATCH_WAIT_SECONDS = env_float("BATCH_WAIT_SECONDS", 10.0)
 # Scoring requests with an API key take the lean route (predictions/api/fast.py); 0 sends them
 # through the whole middleware chain and DRF, which answer identically, only slower.
 SCORING_FAST_PATH = env_bool("SCORING_FAST_PATH", True)

@@ -129,3 +129,54 @@ def test_a_web_process_freezes_what_it_loaded_at_start_out_of_the_collectors_way
     ).stdout
 
     assert int(frozen) > 50_000  # Django and the apps: ~120,000 objects
+
+
+# Eight threads alive at once, each allocating, then the number of arenas glibc reports.
+ARENAS_AFTER_EIGHT_THREADS = """
+import ctypes, sys, threading
+import serve
+if sys.argv[1] == "limited":
+    print(serve.malloc_arenas(), end=" ")
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+together = threading.Barrier(8, timeout=10)
+def allocate():
+    libc.malloc(1 << 16)
+    together.wait()
+threads = [threading.Thread(target=allocate) for _ in range(8)]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+libc.open_memstream.restype = ctypes.c_void_p
+text, size = ctypes.c_char_p(), ctypes.c_size_t()
+report = libc.open_memstream(ctypes.byref(text), ctypes.byref(size))
+libc.malloc_info(0, ctypes.c_void_p(report))
+libc.fclose(ctypes.c_void_p(report))
+print(ctypes.string_at(text, size.value).count(b"<heap nr="))
+"""
+
+
+def arenas_after_eight_threads(how: str, **environment: str) -> list[str]:
+    env = {name: value for name, value in os.environ.items() if name != "MALLOC_ARENA_MAX"}
+    return subprocess.run(
+        [sys.executable, "-c", ARENAS_AFTER_EIGHT_THREADS, how],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**env, **environment},
+    ).stdout.split()
+
+
+def test_the_workers_threads_share_two_malloc_arenas():
+    assert int(arenas_after_eight_threads("unlimited")[0]) > 2  # glibc's own way: one a thread
+
+    limit, arenas = arenas_after_eight_threads("limited")
+
+    assert limit == "2"
+    assert int(arenas) <= 2
+
+
+def test_an_operators_malloc_arena_max_is_kept():
+    limit, arenas = arenas_after_eight_threads("limited", MALLOC_ARENA_MAX="4")
+
+    assert limit == "4"
+    assert int(arenas) <= 4

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -17,6 +19,7 @@ from predictions.api.permissions import (
     caller_api_key,
 )
 from predictions.models import ModelVersion
+from reviewapp.api.concurrency import Slots
 from reviewapp.api.parsers import JSONParser
 
 if TYPE_CHECKING:
@@ -28,6 +31,12 @@ COMMON_ERRORS = {
     403: OpenApiResponse(description="The caller's role may not use this operation"),
     429: OpenApiResponse(description="Rate limited; retry after the Retry-After header's seconds"),
 }
+
+
+@functools.cache
+def _batch_slots(limit: int, wait_seconds: float) -> Slots:
+    # One per process and setting (tests change the settings).
+    return Slots(kind="batch", limit=limit, wait_seconds=wait_seconds)
 
 
 class ActiveModelView(APIView):
@@ -93,16 +102,23 @@ class PredictionBatchView(APIView):
             200: OpenApiResponse(serializers.PredictionBatchSerializer, "Every item was a repeat"),
             400: OpenApiResponse(description="Field errors, keyed by item index"),
             409: OpenApiResponse(description="Some request_ids are in use with other features"),
+            503: OpenApiResponse(
+                description="The server is working on as many batches as it takes at once "
+                "(BATCH_CONCURRENCY) and none finished within BATCH_WAIT_SECONDS; retry after "
+                "the Retry-After header's seconds"
+            ),
             **COMMON_ERRORS,
         },
         summary="Score up to BATCH_MAX_ITEMS transactions, all or nothing",
     )
     def post(self, request: Request) -> Response:
-        results, created = services.predictions_create_batch(
-            api_key=caller_api_key(request),
-            items=serializers.prediction_batch_input(request.data),
-            actor=actor_name(api_key=caller_api_key(request), user=request.user),
-        )
-        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        data = {"results": serializers.PredictionSerializer(results, many=True).data}
+        # Before the body is parsed: a batch waiting for its turn holds no rows in memory.
+        with _batch_slots(settings.BATCH_CONCURRENCY, settings.BATCH_WAIT_SECONDS).slot():
+            results, created = services.predictions_create_batch(
+                api_key=caller_api_key(request),
+                items=serializers.prediction_batch_input(request.data),
+                actor=actor_name(api_key=caller_api_key(request), user=request.user),
+            )
+            code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            data = {"results": serializers.PredictionSerializer(results, many=True).data}
         return Response(data, status=code)

@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 
+from predictions.api import views
 from predictions.models import Explanation, Prediction
 from tests.predictions.helpers import BATCH_URL, PREDICT_URL, post_json
 
@@ -169,3 +170,25 @@ def test_a_stored_request_id_with_other_features_rejects_the_batch(api_client, t
     assert list(response.json()["items"]) == ["1"]
     assert "order-1" in response.json()["items"]["1"]["request_id"][0]
     assert list(Prediction.objects.values_list("request_id", flat=True)) == ["order-1"]
+
+
+def test_a_batch_waits_for_a_slot_and_is_answered_503_when_none_comes_free(api_client, features, settings):
+    settings.BATCH_CONCURRENCY, settings.BATCH_WAIT_SECONDS = 1, 0.05
+    with views._batch_slots(1, 0.05).slot():  # the process's one batch slot, taken
+        response = batch(api_client, [{"request_id": "waited", "features": features}])
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json() == {
+        "detail": "Too many batch requests in progress on this server; retry after 1 seconds."
+    }
+    assert not Prediction.objects.exists()
+
+
+def test_a_refused_batch_leaves_its_slot_to_the_next(api_client, features, settings):
+    settings.BATCH_CONCURRENCY, settings.BATCH_WAIT_SECONDS = 1, 0.05
+    assert batch(api_client, [{"request_id": "bad", "features": {}}]).status_code == 400
+
+    response = batch(api_client, [{"request_id": "next", "features": features}])
+
+    assert response.status_code == 201
