@@ -43,9 +43,8 @@ class Busy(exceptions.APIException):
     default_code = "busy"
 
     def __init__(self, *, kind: str, retry_after: int) -> None:
-        super().__init__(
-            f"Too many {kind} requests in progress on this server; retry after {retry_after} seconds."
-        )
+        seconds = "1 second" if retry_after == 1 else f"{retry_after} seconds"
+        super().__init__(f"Too many {kind} requests in progress on this server; retry after {seconds}.")
         self.wait = retry_after  # DRF's exception handler sends it as Retry-After
 
 

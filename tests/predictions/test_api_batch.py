@@ -180,7 +180,7 @@ def test_a_batch_waits_for_a_slot_and_is_answered_503_when_none_comes_free(api_c
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
     assert response.json() == {
-        "detail": "Too many batch requests in progress on this server; retry after 1 seconds."
+        "detail": "Too many batch requests in progress on this server; retry after 1 second."
     }
     assert not Prediction.objects.exists()
 
