@@ -53,7 +53,6 @@ class Slots:
 
     def __init__(self, *, kind: str, limit: int, wait_seconds: float) -> None:
         self.kind = kind
-        self.limit = limit
         self.wait_seconds = wait_seconds
         self._free = threading.BoundedSemaphore(limit) if limit else None
         self._in_progress = IN_PROGRESS.labels(kind)
