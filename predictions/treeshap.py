@@ -1,13 +1,14 @@
-"""SHAP's TreeExplainer, split in two: the trees are taken apart at training, the C kernel serves.
+"""SHAP's TreeExplainer, split in two: the trees are taken apart at training, and served here.
 
 `shap.TreeExplainer` turns a tree ensemble into flat arrays and hands them to shap's compiled
 kernel (`shap._cext`). Importing the `shap` package to get there also imports numba, LLVM,
 pandas and scikit-learn: ~240 MiB in every web process, for a kernel that needs only NumPy.
 So `tree_arrays` runs `shap.TreeExplainer` once, when a model is trained, and stores its
-arrays in the artifact; `TreeShap` loads shap's kernel by itself and runs it on them. The
-algorithm (path-dependent TreeSHAP), the kernel and its version are shap's; what this module
-adds is where the arrays come from. A scorer proves the pair faithful when it loads (see
-`Scorer`), against outputs and SHAP values recorded at training.
+arrays in the artifact; `TreeShap` serves them. Ensembles of small trees are explained from
+tables built from those arrays when the model loads (`treeshap_lookup`: the same values, six
+times faster on a batch); the rest by shap's kernel, loaded by itself. The algorithm
+(path-dependent TreeSHAP) and its reference are shap's. A scorer proves what serves faithful
+when it loads (see `Scorer`), against outputs and SHAP values recorded at training.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+
+from predictions.treeshap_lookup import LookupTables
 
 EXPLAINER_NAME = "TreeExplainer"
 _ARRAYS = {
@@ -88,9 +91,26 @@ class TreeShap:
         self._transform_code = int(trees["transform_code"])
         self._tree_count = self._arrays["values"].shape[0]
         self.expected_value = float(trees["expected_value"])
+        self._lookup = LookupTables.build(
+            self._arrays, perturbation_code=self._perturbation_code, transform_code=self._transform_code
+        )
+        if self._lookup is not None and abs(self._lookup.expected_value - self.expected_value) > 1e-9:
+            self._lookup = None  # not the game shap's kernel explains: let the kernel serve
+
+    @property
+    def by_lookup(self) -> bool:
+        """Whether `explain` reads tables (`treeshap_lookup`) rather than running shap's kernel."""
+        return self._lookup is not None
+
+    def explain(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's raw output and SHAP values, in one pass where the trees are small enough."""
+        matrix = np.ascontiguousarray(matrix, dtype=np.float64)
+        if self._lookup is not None:
+            return self._lookup.explain(matrix)
+        return self.predict(matrix), self.shap_values(matrix)
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """The ensemble's raw output (log-odds) for each row."""
+        """The ensemble's raw output (log-odds) for each row, by shap's kernel."""
         matrix = np.ascontiguousarray(matrix, dtype=np.float64)
         out = np.zeros((matrix.shape[0], 1))
         a = self._arrays
@@ -102,7 +122,8 @@ class TreeShap:
         return out[:, 0]
 
     def shap_values(self, matrix: np.ndarray) -> np.ndarray:
-        """One contribution per row and feature; each row's sum plus `expected_value` is its output."""
+        """One contribution per row and feature, by shap's kernel; each row's sum plus
+        `expected_value` is its output."""
         matrix = np.ascontiguousarray(matrix, dtype=np.float64)
         phi = np.zeros((matrix.shape[0], matrix.shape[1] + 1, 1))
         a = self._arrays
