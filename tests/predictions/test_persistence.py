@@ -98,7 +98,9 @@ def _insert_again(request_id: str, features: dict) -> None:
 def _row(active, request_id: str, features: dict) -> persistence.ScoredRow:
     candidate = services._Candidate(request_id, features, services.features_digest(features))
     result = active.scorer.score([features])[0]
-    prediction = services._prediction_row(active.version, None, candidate, result, "system")
+    prediction = services._prediction_row(
+        active.version, None, candidate, result, "system", review_everything=False
+    )
     return persistence.ScoredRow(
         prediction=prediction, base_value=result.base_value, contributions=result.contributions
     )
