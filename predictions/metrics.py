@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram
 
+from reviewapp.metrics import histogram_observe_all
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -46,10 +48,12 @@ def predictions_observe(*, predictions: Iterable[Prediction]) -> None:
     counts = collections.Counter((p.label, p.routing, str(p.model_version.version)) for p in predictions)
     for labels, count in counts.items():
         PREDICTIONS.labels(*labels).inc(count)
+    by_version: dict[str, list[Prediction]] = collections.defaultdict(list)
     for prediction in predictions:
-        version = str(prediction.model_version.version)
-        PREDICTION_CONFIDENCE.labels(version).observe(prediction.confidence)
-        PREDICTION_SCORE.labels(version).observe(prediction.score)
+        by_version[str(prediction.model_version.version)].append(prediction)
+    for version, scored in by_version.items():
+        histogram_observe_all(PREDICTION_CONFIDENCE.labels(version), (p.confidence for p in scored))
+        histogram_observe_all(PREDICTION_SCORE.labels(version), (p.score for p in scored))
 
 
 COMMIT_GROUP_ROWS = Histogram(

@@ -17,6 +17,8 @@ Derived in PromQL rather than stored:
 
 from __future__ import annotations
 
+import bisect
+import math
 import multiprocessing
 from collections.abc import Iterable, Iterator
 from typing import Protocol
@@ -71,6 +73,27 @@ def request_observe(*, route: str, method: str, status: int, seconds: float) -> 
     method = method if method in METHODS else "OTHER"
     HTTP_REQUEST_DURATION.labels(route, method).observe(seconds)
     HTTP_RESPONSES.labels(route, method, str(status)).inc()
+
+
+def histogram_observe_all(histogram: Histogram, amounts: Iterable[float]) -> None:
+    """`histogram.observe(amount)` for each amount, with one write per bucket, not per amount.
+
+    Each observation is two writes to the multiprocess files, each checking the process ID
+    first: two histograms a row were 6 % of a 1,000-row batch's web time (bench/README.md).
+    This reads the histogram's bucket bounds and values, which prometheus_client keeps private;
+    tests/ops/test_metrics_bulk.py fails if they stop giving what `observe` gives.
+    """
+    bounds = histogram._upper_bounds  # ends with +Inf
+    counts = [0] * len(bounds)
+    total = 0.0
+    for amount in amounts:
+        total += amount
+        if not math.isnan(amount):  # observe() counts a NaN in its sum and in no bucket
+            counts[bisect.bisect_left(bounds, amount)] += 1
+    histogram._sum.inc(total)
+    for value, count in zip(histogram._buckets, counts, strict=True):
+        if count:
+            value.inc(count)
 
 
 # --- read at scrape time from the database --------------------------------------------------
