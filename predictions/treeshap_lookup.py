@@ -34,7 +34,7 @@ import numpy as np
 
 MAX_SPLITS = 8  # a tree's cases: 2 ** splits, one byte of directions a row
 MAX_DEPTH = 6  # a leaf's coalitions x patterns: 4 ** depth, built once per model load
-MAX_TABLE_BYTES = 16 * 2**20  # per process; the demo model's tables take ~1 MiB
+MAX_TABLE_BYTES = 16 * 2**20  # per process; the demo model's tables take 1.5 MiB
 # From this many rows on, trees are summed one at a time: three times faster on 1,000 rows
 # (the rows x trees x features gather would not fit in the cache), slower on a few rows.
 ROWS_SUMMED_TREE_BY_TREE = 32
@@ -91,8 +91,7 @@ class LookupTables:
         trees = [_tree_paths(arrays, tree) for tree in range(values.shape[0])]
         if any(paths is None for paths in trees):
             return None
-        splits_per_tree = [_split_count(arrays, tree) for tree in range(values.shape[0])]
-        width = max(1, *splits_per_tree)
+        width = max([1, *(len(_split_nodes(arrays, tree)) for tree in range(values.shape[0]))])
         feature_count = int(arrays["features"].max(initial=0)) + 1
         cases = 1 << width
         if len(trees) * cases * (feature_count + 1) * 8 > MAX_TABLE_BYTES:
@@ -151,10 +150,6 @@ class LookupTables:
 
 def _split_nodes(arrays: dict[str, np.ndarray], tree: int) -> np.ndarray:
     return np.flatnonzero(arrays["children_left"][tree] >= 0)
-
-
-def _split_count(arrays: dict[str, np.ndarray], tree: int) -> int:
-    return len(_split_nodes(arrays, tree))
 
 
 def _tree_paths(arrays: dict[str, np.ndarray], tree: int) -> list[tuple[float, list[_Step]]] | None:
