@@ -21,7 +21,7 @@ from django.utils import timezone
 
 import reviewapp.errors
 from audit.actors import actor_name
-from audit.digests import FEATURES_V1, digest
+from audit.digests import features_v1_json, sha256_hex
 from audit.models import AuditEvent
 from audit.services import Event, audit_event_record, audit_events_record
 from predictions import metrics, registry, switches
@@ -244,7 +244,7 @@ def _model_version_setting_set(
 
 def features_digest(features: dict[str, Any]) -> str:
     # Frozen spelling: stored digests are compared with new ones to recognise a repeat.
-    return digest(features, spelling=FEATURES_V1)
+    return sha256_hex(features_v1_json(features))
 
 
 @dataclass(frozen=True)
