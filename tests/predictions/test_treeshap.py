@@ -141,14 +141,18 @@ def test_the_tables_expected_value_is_shaps():
 
 def test_a_row_alone_is_explained_as_in_a_batch(trained):
     trees = treeshap.TreeShap(trained.trees)
-    matrix = np.asarray(trained.self_check["rows"])
+    rows = np.asarray(trained.self_check["rows"])
+    matrix = np.vstack([rows, rows[::-1], rows])  # 768 rows: explained in pieces
+    picked = (0, 17, 255, 300, 767)
 
     raw, values = trees.explain(matrix)
-    alone = [trees.explain(matrix[i : i + 1]) for i in (0, 17, 255)]
+    alone = [trees.explain(matrix[i : i + 1]) for i in picked]
 
-    for (one_raw, one_values), i in zip(alone, (0, 17, 255), strict=True):
+    assert len(matrix) > treeshap_lookup.CHUNK_ROWS
+    for (one_raw, one_values), i in zip(alone, picked, strict=True):
         assert one_raw[0] == raw[i]
         assert np.array_equal(one_values[0], values[i])
+    assert values == pytest.approx(trees.shap_values(matrix), abs=EXACT)
 
 
 def test_the_demo_model_is_served_by_the_tables(trained):
