@@ -15,6 +15,7 @@ from the environment, so the container, the chart, `make serve` and the tests st
   WEB_MAX_LIFETIME      seconds after which a worker is replaced gracefully (0: never)
   PROMETHEUS_MULTIPROC_DIR  the workers' metric files (a new temporary directory if unset)
   MALLOC_ARENA_MAX      glibc's malloc arenas a worker may have (2, see malloc_arenas)
+  MALLOC_MMAP_THRESHOLD_  glibc's size (bytes) from which an allocation is mapped apart (262144)
   LOG_LEVEL, LOG_FORMAT as for the app
 
 Nothing of Django is imported here: the workers are forked from this process, and each loads
@@ -37,7 +38,10 @@ from granian.server.common import AbstractServer
 
 APP = "reviewapp.wsgi:application"
 MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8  # mallopt's parameter for the most arenas a process may have (glibc's malloc.h)
+MALLOC_MMAP_THRESHOLD = 256 * 1024
+# mallopt's parameters (glibc's malloc.h): the most arenas a process may have; the size from
+# which an allocation gets pages of its own, given back to the system when it is freed.
+_M_ARENA_MAX, _M_MMAP_THRESHOLD = -8, -3
 # Settings of the server gunicorn had; each has a WEB_ name now (the module docstring).
 _RETIRED = (
     "GUNICORN_BIND",
@@ -96,21 +100,41 @@ def malloc_arenas() -> str | None:
     freed in one arena serves only the threads allocating from it: each of a worker's eight
     threads that took its turn at a 1,000-row batch kept that batch's high-water mark, and a
     worker reached 240 MiB. With two arenas (and BATCH_CONCURRENCY), ~190 MiB, with no change
-    in throughput (bench/README.md). glibc reads MALLOC_ARENA_MAX only as a process starts, so
-    this sets the limit itself, here, before the workers are forked, and exports the variable
-    for any process started afresh. Returns the limit in force, None where the C library is
+    in throughput (bench/README.md). Returns the limit in force, None where the C library is
     not glibc (musl's and macOS's allocators have no arenas to limit).
     """
-    if given := os.environ.get("MALLOC_ARENA_MAX"):
+    return _mallopt("MALLOC_ARENA_MAX", _M_ARENA_MAX, MALLOC_ARENAS)
+
+
+def malloc_mmap_threshold() -> str | None:
+    """Give a batch's large arrays pages of their own, unless MALLOC_MMAP_THRESHOLD_ says otherwise.
+
+    glibc maps an allocation of 128 KiB or more by itself and unmaps it when freed, but raises
+    that threshold to the size of each such block freed, up to 32 MiB: after the first batch, a
+    batch's arrays (a few hundred KiB to a few MiB each) came from the arenas and their freed
+    space stayed in the worker. A fixed threshold keeps them mapped apart: eight batch clients
+    left workers at 180-186 MiB instead of 193-199 (bench/README.md). Returns the threshold in
+    force, None where the C library is not glibc.
+    """
+    return _mallopt("MALLOC_MMAP_THRESHOLD_", _M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+
+
+def _mallopt(variable: str, parameter: int, value: int) -> str | None:
+    """Set a glibc malloc parameter in this process unless the operator's environment did.
+
+    glibc reads its MALLOC_ variables only as a process starts, so the master sets the value
+    itself before it forks the workers, and exports the variable for processes started afresh.
+    """
+    if given := os.environ.get(variable):
         return given  # the operator's, which glibc read as this process started
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except AttributeError:
         return None
-    if mallopt(_M_ARENA_MAX, MALLOC_ARENAS) != 1:
+    if mallopt(parameter, value) != 1:
         return None
-    os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
-    return os.environ["MALLOC_ARENA_MAX"]
+    os.environ[variable] = str(value)
+    return os.environ[variable]
 
 
 def _log_config(level: str) -> dict[str, Any] | None:
@@ -189,6 +213,7 @@ def main() -> None:
     web = server()
     metrics_directory()
     malloc_arenas()
+    malloc_mmap_threshold()
     web.serve()
 
 

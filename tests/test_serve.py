@@ -180,3 +180,48 @@ def test_an_operators_malloc_arena_max_is_kept():
 
     assert limit == "4"
     assert int(arenas) <= 4
+
+
+# A 1 MiB block freed, then a 512 KiB one: whether glibc maps the second apart (1) or not (0).
+MAPPED_AFTER_A_LARGE_FREE = """
+import ctypes, sys
+import serve
+if sys.argv[1] == "fixed":
+    print(serve.malloc_mmap_threshold(), end=" ")
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.open_memstream.restype = ctypes.c_void_p
+def mapped():
+    text, size = ctypes.c_char_p(), ctypes.c_size_t()
+    report = libc.open_memstream(ctypes.byref(text), ctypes.byref(size))
+    libc.malloc_info(0, ctypes.c_void_p(report))
+    libc.fclose(ctypes.c_void_p(report))
+    info = ctypes.string_at(text, size.value).decode()
+    return int(info.split('<total type="mmap" count="')[1].split('"')[0])
+libc.free(ctypes.c_void_p(libc.malloc(1 << 20)))
+before = mapped()
+kept = libc.malloc(1 << 19)
+print(mapped() - before)
+"""
+
+
+def mapped_after_a_large_free(how: str, **environment: str) -> list[str]:
+    env = {name: value for name, value in os.environ.items() if name != "MALLOC_MMAP_THRESHOLD_"}
+    return subprocess.run(
+        [sys.executable, "-c", MAPPED_AFTER_A_LARGE_FREE, how],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**env, **environment},
+    ).stdout.split()
+
+
+def test_a_batchs_large_arrays_keep_pages_of_their_own():
+    # glibc's own way: the freed 1 MiB block raised the threshold, so 512 KiB came from the heap.
+    assert mapped_after_a_large_free("dynamic") == ["0"]
+
+    assert mapped_after_a_large_free("fixed") == [str(256 * 1024), "1"]
+
+
+def test_an_operators_mmap_threshold_is_kept():
+    assert mapped_after_a_large_free("fixed", MALLOC_MMAP_THRESHOLD_="2097152") == ["2097152", "0"]
