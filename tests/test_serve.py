@@ -155,15 +155,21 @@ print(ctypes.string_at(text, size.value).count(b"<heap nr="))
 """
 
 
-def arenas_after_eight_threads(how: str, **environment: str) -> list[str]:
-    env = {name: value for name, value in os.environ.items() if name != "MALLOC_ARENA_MAX"}
+def glibc_program(program: str, how: str, *, unset: str, **environment: str) -> list[str]:
+    """What a program prints, run afresh without the operator's `unset` variable (glibc reads it
+    as a process starts) and with `environment`."""
+    env = {name: value for name, value in os.environ.items() if name != unset}
     return subprocess.run(
-        [sys.executable, "-c", ARENAS_AFTER_EIGHT_THREADS, how],
+        [sys.executable, "-c", program, how],
         capture_output=True,
         text=True,
         check=True,
         env={**env, **environment},
     ).stdout.split()
+
+
+def arenas_after_eight_threads(how: str, **environment: str) -> list[str]:
+    return glibc_program(ARENAS_AFTER_EIGHT_THREADS, how, unset="MALLOC_ARENA_MAX", **environment)
 
 
 def test_the_workers_threads_share_two_malloc_arenas():
@@ -206,14 +212,7 @@ print(mapped() - before)
 
 
 def mapped_after_a_large_free(how: str, **environment: str) -> list[str]:
-    env = {name: value for name, value in os.environ.items() if name != "MALLOC_MMAP_THRESHOLD_"}
-    return subprocess.run(
-        [sys.executable, "-c", MAPPED_AFTER_A_LARGE_FREE, how],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**env, **environment},
-    ).stdout.split()
+    return glibc_program(MAPPED_AFTER_A_LARGE_FREE, how, unset="MALLOC_MMAP_THRESHOLD_", **environment)
 
 
 def test_a_batchs_large_arrays_keep_pages_of_their_own():
