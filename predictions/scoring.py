@@ -212,7 +212,7 @@ class Scorer:
     """A loaded model bundle, ready to score and explain; built once per process.
 
     Scores and explanations come from the ensemble's trees (`predictions/treeshap.py`): for
-    the small trees reviewapp trains, looked up in tables built when the model loads, ~0.006 ms
+    the small trees reviewapp trains, looked up in tables built when the model loads, ~0.005 ms
     a row in a batch for output and SHAP values together; otherwise shap's TreeSHAP kernel,
     ~0.01 ms a row for the output alone, where scikit-learn's decision_function spends ~0.4 ms
     in per-tree Python. The trees stand in for the model only once they reproduce the outputs

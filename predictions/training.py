@@ -257,7 +257,7 @@ def fit(
     # Model size is a latency decision: TreeSHAP costs trees x leaves x depth^2. On the demo
     # data 80 trees of at most 8 leaves and depth 4 match 150 trees of 15 leaves on holdout
     # ROC AUC, PR AUC and Brier score, and explain a row in 0.05 ms instead of 0.26 ms. Trees
-    # of at most 8 splits and 6 levels are explained by table lookup instead, ~0.006 ms a row
+    # of at most 8 splits and 6 levels are explained by table lookup instead, ~0.005 ms a row
     # in a batch (predictions/treeshap_lookup.py): keep within those bounds.
     estimator = HistGradientBoostingClassifier(
         max_iter=80,

@@ -5,7 +5,7 @@ kernel (`shap._cext`). Importing the `shap` package to get there also imports nu
 pandas and scikit-learn: ~240 MiB in every web process, for a kernel that needs only NumPy.
 So `tree_arrays` runs `shap.TreeExplainer` once, when a model is trained, and stores its
 arrays in the artifact; `TreeShap` serves them. Ensembles of small trees are explained from
-tables built from those arrays when the model loads (`treeshap_lookup`: the same values, six
+tables built from those arrays when the model loads (`treeshap_lookup`: the same values, seven
 times faster on a batch); the rest by shap's kernel, loaded by itself. The algorithm
 (path-dependent TreeSHAP) and its reference are shap's. A scorer proves what serves faithful
 when it loads (see `Scorer`), against outputs and SHAP values recorded at training.

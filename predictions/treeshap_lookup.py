@@ -5,7 +5,7 @@ permutation weights: about 0.035 ms a row for the demo model's 80 trees of 8 lea
 of a 1,000-row batch's time in the web process. For trees this small, everything a row can do
 in one tree is one of at most 256 cases: which way it goes at each of the tree's (at most
 eight) splits. So each tree's output and SHAP values are computed once per case, when a model
-loads, and a row's explanation becomes a gather and a sum: 0.006 ms a row in a batch.
+loads, and a row's explanation becomes a gather and a sum: ~0.005 ms a row in a batch.
 
 Why a case determines the values (Yang, "Fast TreeSHAP", 2021, whose second algorithm this is):
 path-dependent TreeSHAP computes, per tree, the Shapley values of the game
