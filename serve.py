@@ -113,7 +113,7 @@ def malloc_mmap_threshold() -> str | None:
     that threshold to the size of each such block freed, up to 32 MiB: after the first batch, a
     batch's arrays (a few hundred KiB to a few MiB each) came from the arenas and their freed
     space stayed in the worker. A fixed threshold keeps them mapped apart: eight batch clients
-    left workers at 180-186 MiB instead of 193-199 (bench/README.md). Returns the threshold in
+    left workers at 180-187 MiB instead of 193-199 (bench/README.md). Returns the threshold in
     force, None where the C library is not glibc.
     """
     return _mallopt("MALLOC_MMAP_THRESHOLD_", _M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
