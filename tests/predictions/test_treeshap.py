@@ -32,11 +32,10 @@ def _rows_on_every_threshold(trees: dict, features: int, seed: int) -> np.ndarra
 
 
 def _compare(estimator, matrix: np.ndarray, *, lookup: bool = True) -> None:
-    trees = treeshap.TreeShap(treeshap.tree_arrays(estimator))
+    arrays = treeshap.tree_arrays(estimator)
+    trees = treeshap.TreeShap(arrays)
     assert trees.by_lookup is lookup
-    rows = np.vstack(
-        [matrix, _rows_on_every_threshold(treeshap.tree_arrays(estimator), matrix.shape[1], seed=1)]
-    )
+    rows = np.vstack([matrix, _rows_on_every_threshold(arrays, matrix.shape[1], seed=1)])
 
     raw, values = trees.explain(rows)
 
@@ -47,15 +46,15 @@ def _compare(estimator, matrix: np.ndarray, *, lookup: bool = True) -> None:
 @pytest.mark.parametrize(
     ("features", "leaves", "depth", "missing"),
     [
-        (12, 8, 4, None),  # the demo model's shape
-        (3, 8, 4, None),  # few features: most paths split on one feature twice or more
-        (2, 9, 6, None),  # deep paths of two features
+        (12, 8, 4, 0.0),  # the demo model's shape
+        (3, 8, 4, 0.0),  # few features: most paths split on one feature twice or more
+        (2, 9, 6, 0.0),  # deep paths of two features
         (12, 8, 4, 0.1),  # missing values, sent left or right as each split learnt
         (5, 2, 1, 0.2),  # stumps
     ],
 )
 def test_hist_gradient_boosting_explanations_are_shaps(features, leaves, depth, missing):
-    matrix, labels = _data(rows=3000, features=features, missing=missing or 0.0, seed=features)
+    matrix, labels = _data(rows=3000, features=features, missing=missing, seed=features)
     estimator = HistGradientBoostingClassifier(
         max_iter=40, max_leaf_nodes=leaves, max_depth=depth, min_samples_leaf=5, random_state=0
     ).fit(matrix, labels)
