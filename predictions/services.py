@@ -24,7 +24,7 @@ from audit.actors import actor_name
 from audit.digests import features_v1_json, sha256_hex
 from audit.models import AuditEvent
 from audit.services import Event, audit_event_record, audit_events_record
-from predictions import metrics, registry, switches
+from predictions import registry, switches
 from predictions.models import (
     REASON_CODES_INDEX,
     ApiKey,
@@ -388,7 +388,6 @@ def _insert_scored(
     if registry.challenger_present():  # a cached flag: no query per request
         created_ids = [p.pk for p in created]
         transaction.on_commit(lambda: _send_after_commit(_shadow_batches, created_ids))
-    metrics.predictions_observe(predictions=created)  # committed: callers hold no transaction
     return created
 
 

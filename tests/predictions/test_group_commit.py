@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.db import DataError, connection
+from prometheus_client import REGISTRY
 
 from audit.selectors import audit_chain_verify
 from audit.services import audit_chain_extend
@@ -67,6 +68,12 @@ def behind_a_held_insert(first: Callable[[], Any], rest: list[Callable[[], Any]]
     for thread in threads:
         thread.join(timeout=60)
     return [results[index] for index in range(len(rest) + 1)]
+
+
+def predictions_counted(model_version) -> float:
+    """Stored predictions the metrics counted for the model version (one confidence each)."""
+    labels = {"model_version": str(model_version.version)}
+    return REGISTRY.get_sample_value("reviewapp_prediction_confidence_count", labels) or 0.0
 
 
 def writing_transactions(request_ids: list[str]) -> int:
@@ -181,6 +188,20 @@ def test_a_row_the_database_refuses_fails_alone(audit_log_flushable, transaction
     assert writing_transactions(["fine-1", "fine-2"]) == 2  # retried one by one after the refusal
     assert not Prediction.objects.filter(request_id=too_long).exists()
     assert chain_entries(["first", "fine-1", "fine-2"]) == 3
+
+
+def test_a_groups_stored_rows_are_counted_once_each_and_the_others_not(
+    audit_log_flushable, transactional_db, active_model, create
+):
+    create("stored-before")()
+    counted_before = predictions_counted(active_model)
+
+    results = behind_a_held_insert(
+        create("first"), [create("fine-1"), create("x" * 65), create("stored-before"), create("fine-2")]
+    )
+
+    assert [r if isinstance(r, bool) else type(r) for r in results] == [True, True, DataError, False, True]
+    assert predictions_counted(active_model) == counted_before + 3
 
 
 def test_requests_with_one_request_id_go_in_different_groups(
