@@ -67,9 +67,6 @@ MIDDLEWARE = [
     # /healthz, /readyz and /metrics answered here, before the Host header is checked: kubelet
     # and Prometheus address a pod by its IP (reviewapp/middleware.py).
     "reviewapp.middleware.ProbeMiddleware",
-    # Scoring with an API key answered here, without what the rest of this list is for
-    # (predictions/api/fast.py); everything else passes on.
-    "predictions.api.fast.ScoringFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -321,8 +318,9 @@ BATCH_MAX_ITEMS = env_int("BATCH_MAX_ITEMS", 1000)
 BATCH_CONCURRENCY = env_int("BATCH_CONCURRENCY", 2)
 # How long a batch waits for one of those before it is answered 503 with Retry-After (seconds).
 BATCH_WAIT_SECONDS = env_float("BATCH_WAIT_SECONDS", 10.0)
-# Scoring requests with an API key take the lean route (predictions/api/fast.py); 0 sends them
-# through the whole middleware chain and DRF, which answer identically, only slower.
+# Scoring requests with an API key take the lean route in front of Django (predictions/api/fast.py,
+# the application reviewapp.wsgi serves); 0 sends them through Django's handler, the whole
+# middleware chain and DRF, which answer identically, only slower.
 SCORING_FAST_PATH = env_bool("SCORING_FAST_PATH", True)
 # Single predictions a web process scores at the same time are committed by one statement
 # (predictions/persistence.py); each answer still waits for its own row's commit. 0: one

@@ -54,7 +54,13 @@ _metrics_directory = _metrics_directory_for_workers()
 from django.core.wsgi import get_wsgi_application  # noqa: E402  (after the metrics directory)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+# Scoring requests with an API key are answered in front of Django, the rest by Django itself
+# (predictions/api/fast.py). Imported once Django is set up: it imports models.
+from predictions.api.fast import ScoringFront  # noqa: E402
+
+application = ScoringFront(django_application)
 
 if _metrics_directory is not None:
     logging.getLogger(__name__).warning(

@@ -45,6 +45,18 @@ def audit_log_flushable():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def scoring_front():
+    """Test clients reach the app through the scoring front, as the web server does."""
+    from django.test.client import ClientHandler
+
+    from tests.scoring_front import through_the_front
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ClientHandler, "__call__", through_the_front)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def test_friendly_settings(settings):
     # The production hasher costs ~0.2 s a user here; pages link static files, and tests have

@@ -2,20 +2,25 @@
 
 A scoring request with an API key needs none of what a browser page does: sessions, CSRF,
 messages, login lockouts, URL resolution or DRF's per-request machinery (content negotiation,
-request wrapping, the permission and throttle loops, the response's template of headers). This
-middleware answers such a request itself, early in the chain, with the same steps in the same
-order as the DRF view (authenticate the key, rate-limit, parse, validate, score, store, answer)
-and the same pieces where they decide an answer (the key authentication, the throttle, the
-parser, the input check, the service, the exception handler, the JSON renderer), so every
+request wrapping, the permission and throttle loops, the response's template of headers), nor
+Django's request signals, whose receivers (connection and cache housekeeping) cost more than
+all the middleware this route skips (bench/README.md). So the web server's application is
+`ScoringFront`, a WSGI application in front of Django's: it answers such a request itself, and
+hands everything else to Django untouched.
+
+It answers with the same steps in the same order as the DRF view (authenticate the key,
+rate-limit, parse, validate, score, store, answer), through the same pieces where they decide
+an answer (the key authentication, the throttle, the parser, the input check, the service, the
+exception handler, the JSON renderer), wrapped in the middleware whose work shows in the answer
+or around it (security headers, the request ID, the access line, the request metrics), so every
 answer is the one the full route gives, byte for byte: tests/predictions/test_fast_path.py
 sends a corpus of good and bad requests both ways and compares them.
 
 Anything it is not sure to answer identically (no or another kind of credentials, another
-media type or Accept, an oversized body, a key that fails to authenticate, which must be
-counted against the client IP) passes down the chain unchanged before any side effect, and the
-full route answers it. SCORING_FAST_PATH=0 sends everything the full way.
-
-What it saves is measured in bench/README.md.
+media type or Accept, an oversized body, a Host not allowed, plain HTTP where HTTPS is
+required, a key that fails to authenticate, which must be counted against the client IP, a
+database that cannot be asked) goes to Django before any side effect, and the full route
+answers it. SCORING_FAST_PATH=0 sends everything the full way.
 """
 
 from __future__ import annotations
@@ -24,8 +29,14 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.exception import convert_exception_to_response
+from django.core.handlers.wsgi import WSGIRequest, get_script_name
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
-from django.urls import resolve
+from django.middleware.security import SecurityMiddleware
+from django.urls import resolve, set_script_prefix
+from django.utils.log import log_response
 from rest_framework import exceptions, status
 
 from audit.actors import actor_name
@@ -37,12 +48,14 @@ from reviewapp.api.exceptions import exception_handler
 from reviewapp.api.parsers import JSONParser
 from reviewapp.api.renderers import JSONRenderer
 from reviewapp.api.throttling import CallerRateThrottle
-from reviewapp.middleware import ContentSecurityPolicyMiddleware
+from reviewapp.logs import request_id_var
+from reviewapp.middleware import ContentSecurityPolicyMiddleware, RequestTelemetryMiddleware
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
-    from django.http.response import HttpResponseBase
+    StartResponse = Callable[..., Any]
+    WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 SCORING_PATH = "/api/v1/predictions/"
 _KEYWORD_PREFIX = KEYWORD.lower() + " "
@@ -63,24 +76,48 @@ class _Caller:
         self.user = self.auth = api_key
 
 
-class ScoringFastPathMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
-        self.get_response = get_response
+class ScoringFront:
+    """The WSGI application the web server runs: the lean route for scoring, Django for the rest."""
+
+    def __init__(self, django: WSGIApplication) -> None:
+        self.django = django
+        # The middleware of the full route that acts on this answer, in the full route's order,
+        # each wrapped as Django's handler wraps it, so an exception becomes the same answer.
+        answer: Any = convert_exception_to_response(self._answer)
+        for middleware in (RequestTelemetryMiddleware, SecurityMiddleware):
+            answer = convert_exception_to_response(middleware(answer))
+        # Synchronous all the way, and every answer an HttpResponse (ours, or an error page).
+        self._respond: Callable[[HttpRequest], HttpResponse] = answer
+        # What Django's request signals do for a request, all this route needs of them: give back
+        # a connection that broke or outlived DATABASE_CONN_MAX_AGE, forget the request ID.
+        # Tests, whose requests run inside a transaction, put nothing here (as Django's test
+        # client disconnects close_old_connections).
+        self.connections_tidy: Callable[[], None] = close_old_connections
         self._resolved: Any = None
 
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if not (settings.SCORING_FAST_PATH and _eligible(request)):
-            return self.get_response(request)
-        request.get_host()  # ALLOWED_HOSTS, as the common middleware this route skips checks it
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not (settings.SCORING_FAST_PATH and _eligible(environ)):
+            return self.django(environ, start_response)
+        set_script_prefix(get_script_name(environ))  # as Django's handler does first
+        request = WSGIRequest(environ)
+        api_key = _caller_key(request)
+        if api_key is None:
+            return self.django(environ, start_response)
+        request.scoring_api_key = api_key  # type: ignore[attr-defined]  # for _answer
         try:
-            api_key = ApiKeyAuthentication().authenticate(request)  # type: ignore[arg-type]  # reads META only
-        except exceptions.AuthenticationFailed:
-            api_key = None
-        if api_key is None:  # the full route answers 401 and counts the failure against the IP
-            return self.get_response(request)
-        return self._answer(request, api_key[0])
+            response = self._respond(request)
+            if response.status_code >= 400:  # logged as Django's handler logs it
+                log_response(
+                    "%s: %s", response.reason_phrase, request.path, response=response, request=request
+                )
+            start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+            # The body itself, not the response: closing a response sends request_finished.
+            return [response.content]
+        finally:
+            self.connections_tidy()
+            request_id_var.set("")
 
-    def _answer(self, request: HttpRequest, api_key: ApiKey) -> HttpResponse:
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         # The route as the full way names it (metrics, the access line) and its Allow header.
         if self._resolved is None:
             match = resolve(SCORING_PATH)
@@ -88,6 +125,7 @@ class ScoringFastPathMiddleware:
             view.setup(request)  # as Django would: it adds HEAD where there is GET
             self._resolved = (match, ", ".join(view.allowed_methods))
         request.resolver_match, allowed = self._resolved
+        api_key: ApiKey = request.scoring_api_key  # type: ignore[attr-defined]
         caller = _Caller(request, api_key)
         try:
             data, code = _score(request, caller, api_key)
@@ -111,20 +149,36 @@ class ScoringFastPathMiddleware:
         return answer
 
 
-def _eligible(request: HttpRequest) -> bool:
-    meta = request.META
-    if request.method != "POST" or request.path_info != SCORING_PATH or settings.DISALLOWED_USER_AGENTS:
+def _eligible(environ: dict[str, Any]) -> bool:
+    if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != SCORING_PATH:
         return False
-    if not meta.get("HTTP_AUTHORIZATION", "").lower().startswith(_KEYWORD_PREFIX):
+    if settings.DISALLOWED_USER_AGENTS:
         return False
-    if meta.get("CONTENT_TYPE", "").lower() not in _JSON_TYPES:
+    if not environ.get("HTTP_AUTHORIZATION", "").lower().startswith(_KEYWORD_PREFIX):
         return False
-    if meta.get("HTTP_ACCEPT", "") not in _ANY_ACCEPT:
+    if environ.get("CONTENT_TYPE", "").lower() not in _JSON_TYPES:
+        return False
+    if environ.get("HTTP_ACCEPT", "") not in _ANY_ACCEPT:
         return False
     try:
-        return 0 < int(meta.get("CONTENT_LENGTH") or 0) <= settings.MAX_REQUEST_BODY_BYTES
+        return 0 < int(environ.get("CONTENT_LENGTH") or 0) <= settings.MAX_REQUEST_BODY_BYTES
     except ValueError:
         return False
+
+
+def _caller_key(request: WSGIRequest) -> ApiKey | None:
+    """The request's API key, if this route can answer it; None sends it the full way."""
+    try:
+        request.get_host()  # ALLOWED_HOSTS, as the common middleware this route skips checks it
+    except DisallowedHost:
+        return None
+    if settings.SECURE_SSL_REDIRECT and not request.is_secure():  # the full route redirects it
+        return None
+    try:
+        api_key = ApiKeyAuthentication().authenticate(request)  # type: ignore[arg-type]  # reads META only
+    except Exception:  # a key refused (answered 401 and counted against the IP), or no database
+        return None
+    return api_key[0] if api_key else None
 
 
 def _score(request: HttpRequest, caller: _Caller, api_key: ApiKey) -> tuple[Any, int]:

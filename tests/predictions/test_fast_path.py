@@ -1,13 +1,15 @@
 """The scoring endpoint's lean route answers exactly what the full route answers, only sooner.
 
 Each request of the corpus is sent twice from the same database state, the same clock and the
-same rate-limit counters: once the full way (SCORING_FAST_PATH off: every middleware, DRF) and
-once the lean way. Status, headers and body must be identical, byte for byte.
+same rate-limit counters: once the full way (SCORING_FAST_PATH off: Django's handler, every
+middleware, DRF) and once the lean way (the scoring front before Django's handler, as the web
+server runs it: tests/scoring_front.py). Status, headers and body must be identical, byte for byte.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -127,6 +129,19 @@ def test_headers_it_does_not_take_itself_get_the_full_routes_answer(
     full, lean = send_both_ways(api_client, {"features": features}, **extra)
 
     assert_same(full, lean)
+
+
+def test_a_refused_request_is_logged_as_djangos_handler_logs_it(
+    active_model, api_client, features, send_both_ways, caplog
+):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        full, lean = send_both_ways(api_client, {"features": features_with(features, amount="lots")})
+
+    assert_same(full, lean)
+    logged = [
+        (r.levelname, r.getMessage(), r.status_code) for r in caplog.records if r.name == "django.request"
+    ]
+    assert logged == [("WARNING", "Bad Request: /api/v1/predictions/", 400)] * 2
 
 
 def test_a_repeat_and_a_conflict_are_answered_the_same(active_model, api_client, api_key_and_secret, features,
