@@ -19,6 +19,7 @@ from django.dispatch import receiver
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_META = "HTTP_X_REQUEST_ID"  # the header as WSGI hands it over
 # The Celery message header that carries it (a plain name: it becomes task.request.<name>).
 TASK_HEADER = "reviewapp_request_id"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")

@@ -39,7 +39,8 @@ class RequestTelemetryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        request_id = logs.request_id_from_header(request.headers.get(logs.REQUEST_ID_HEADER))
+        # From META, where the server put it: request.headers builds a dict of every header.
+        request_id = logs.request_id_from_header(request.META.get(logs.REQUEST_ID_META))
         # Cleared by the request_finished signal (reviewapp.logs), not here: Django logs
         # 4xx/5xx answers ("django.request") after the middleware has returned.
         logs.request_id_var.set(request_id)
