@@ -1,0 +1,158 @@
+"""CPU of one scoring request inside the web process, without the HTTP server, the client or the noise.
+
+`bench/load.py` measures the whole machine under load, where a change of a few per cent in one
+process is lost in the spread between rounds (±10 %) and py-spy's samples lean towards code
+making system calls (bench/README.md, tenth pass). This calls the WSGI application that
+granian serves (`reviewapp.wsgi.application`, loaded as in a worker, settings as
+`bench/load.py` sets them) with the same requests wrk sends, one at a time on one thread,
+and reports the process's CPU per request: user and system time, the median of several rounds
+of many requests each. PostgreSQL's time is not in it (each request waits for its commit, as
+served); a request is its own commit group.
+
+    .venv/bin/python bench/hotpath.py --requests 3000 --rounds 5
+    .venv/bin/python bench/hotpath.py --both-routes    # the lean route and the full one, by turns
+
+`--both-routes` alternates rounds of the lean route with rounds of the full one
+(SCORING_FAST_PATH off: Django's handler, every middleware, DRF) in the same process, so both
+see the same machine. To compare two versions, run it from each checkout in turn (A B B A),
+on one virtualenv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.load import create_database, environment, manage  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=3000, help="requests a round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=500, help="requests before the first round")
+    parser.add_argument("--both-routes", action="store_true", help="alternate the lean and the full route")
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/reviewapp_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    return parser.parse_args()
+
+
+def bodies(count: int) -> list[bytes]:
+    from predictions.training import DEMO_SCHEMA, frame_to_records, generate_transactions
+
+    records = frame_to_records(generate_transactions(rows=count, seed=99), DEMO_SCHEMA)
+    tag = uuid.uuid4().hex[:12]
+    return [
+        json.dumps({"request_id": f"hot-{tag}-{n}", "features": r}, separators=(",", ":")).encode()
+        for n, r in enumerate(records)
+    ]
+
+
+def environ_for(body: bytes, api_key: str) -> dict[str, Any]:
+    """What granian hands the application for wrk's request (bench/wrk_single.lua)."""
+    return {
+        "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/api/v1/predictions/",
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_AUTHORIZATION": f"Api-Key {api_key}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    args.port = 8000
+    env = environment(args, Path("/tmp"))
+    create_database(args.database_url)
+    manage(env, "migrate", "--noinput")
+    manage(env, "ensure_model")
+    api_key = manage(env, "create_api_key", f"hotpath-{int(time.time())}").strip()
+    os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
+    os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR", str(Path(env["STATIC_ROOT"]).parent / "hotpath-metrics")
+    )
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(exist_ok=True)
+    import logging
+
+    from reviewapp.wsgi import application
+
+    # The access line is written, as served, to where bench/load.py sends it: nowhere.
+    for handler in logging.getLogger().handlers + logging.getLogger("reviewapp.access").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(os.devnull, "w"))  # noqa: SIM115  (lives as long as the process)
+
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        statuses.append(status)
+
+    def serve(body: bytes) -> None:
+        result = application(environ_for(body, api_key), start_response)
+        b"".join(result)
+        if hasattr(result, "close"):  # PEP 3333: the server closes what it is given
+            result.close()
+
+    from django.conf import settings
+
+    routes = {"lean": True, "full": False} if args.both_routes else {"served": settings.SCORING_FAST_PATH}
+    pool = iter(bodies(args.warmup * len(routes) + args.requests * args.rounds * len(routes)))
+    for lean in routes.values():
+        settings.SCORING_FAST_PATH = lean
+        for _ in range(args.warmup):
+            serve(next(pool))
+    per_request: dict[str, list[tuple[float, float, float]]] = {route: [] for route in routes}
+    for round_number in range(args.rounds):
+        for route, lean in routes.items():
+            settings.SCORING_FAST_PATH = lean
+            cpu_before, wall_before = os.times(), time.perf_counter()
+            for _ in range(args.requests):
+                serve(next(pool))
+            cpu_after, wall_after = os.times(), time.perf_counter()
+            user = (cpu_after.user - cpu_before.user) / args.requests * 1e6
+            system = (cpu_after.system - cpu_before.system) / args.requests * 1e6
+            wall = (wall_after - wall_before) / args.requests * 1e6
+            per_request[route].append((user, system, wall))
+            print(
+                f"round {round_number + 1}, {route} route: user {user:.0f} us, system {system:.0f} us, "
+                f"wall {wall:.0f} us a request"
+            )
+    refused = [s for s in statuses if not s.startswith("201")]
+    if refused:
+        raise SystemExit(f"{len(refused)} requests not answered 201, e.g. {refused[0]}")
+    for route, figures in per_request.items():
+        user, system, wall = (statistics.median(column) for column in zip(*figures, strict=True))
+        print(
+            f"HOTPATH route={route} requests={args.requests}x{args.rounds} cpu_us={user + system:.0f} "
+            f"user_us={user:.0f} system_us={system:.0f} wall_us={wall:.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
