@@ -62,7 +62,7 @@ def bodies(count: int) -> list[bytes]:
 
 
 def environ_for(body: bytes, api_key: str) -> dict[str, Any]:
-    """What granian hands the application for wrk's request (bench/wrk_single.lua)."""
+    """What granian hands the application for wrk's request (bench/wrk_scoring.lua)."""
     return {
         "REQUEST_METHOD": "POST",
         "SCRIPT_NAME": "",
