@@ -26,6 +26,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -88,17 +89,17 @@ def environ_for(body: bytes, api_key: str) -> dict[str, Any]:
 
 def main() -> None:
     args = parse_args()
-    args.port = 8000
-    env = environment(args, Path("/tmp"))
+    workdir = Path(tempfile.mkdtemp(prefix="reviewapp-hotpath-"))
+    env = environment(args, workdir)
+    Path(env["STATIC_ROOT"]).mkdir()
     create_database(args.database_url)
     manage(env, "migrate", "--noinput")
     manage(env, "ensure_model")
     api_key = manage(env, "create_api_key", f"hotpath-{int(time.time())}").strip()
     os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
-    os.environ.setdefault(
-        "PROMETHEUS_MULTIPROC_DIR", str(Path(env["STATIC_ROOT"]).parent / "hotpath-metrics")
-    )
-    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(exist_ok=True)
+    # Multiprocess metrics, as in a web server's worker (serve.py sets the directory).
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(workdir / "metrics")
+    (workdir / "metrics").mkdir()
     import logging
 
     from reviewapp.wsgi import application

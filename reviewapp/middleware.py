@@ -41,8 +41,9 @@ class RequestTelemetryMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         # From META, where the server put it: request.headers builds a dict of every header.
         request_id = logs.request_id_from_header(request.META.get(logs.REQUEST_ID_META))
-        # Cleared by the request_finished signal (reviewapp.logs), not here: Django logs
-        # 4xx/5xx answers ("django.request") after the middleware has returned.
+        # Cleared by the request_finished signal (reviewapp.logs) or, for the requests it
+        # answers, the scoring front, not here: 4xx/5xx answers are logged ("django.request")
+        # after the middleware has returned.
         logs.request_id_var.set(request_id)
         request.request_id = request_id  # type: ignore[attr-defined]  # ours: audit reads it
         started = time.perf_counter()

@@ -44,5 +44,4 @@ def through_the_front(handler: ClientHandler, environ: dict[str, Any]) -> HttpRe
     for name, value in started["headers"]:
         response[name] = value
     response.wsgi_request = WSGIRequest(environ)  # type: ignore[attr-defined]  # the client reads it
-    response.answered_by_front = True  # type: ignore[attr-defined]
     return response
