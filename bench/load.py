@@ -3,9 +3,9 @@
 Starts the processes itself, drives them from the same machine with closed-loop clients and
 prints requests/s, predictions/s, p50/p99 latency and the resident memory of each process;
 after batches, also the rate of a plain COPY of the rows just stored and the API's ratio to it.
-Requests are driven by wrk (C, a few per cent of a core at 1,000 requests/s; bench/wrk_*.lua
+Requests are driven by wrk (C, a few per cent of a core at 1,000 requests/s; bench/wrk_scoring.lua
 writes the bodies), so the load generator does not take the CPU the server is measured on;
-locust (Python: ~14 ms of CPU a 1,000-row batch, which it also reads back) on request.
+locust (Python: 11-13 ms of CPU a 1,000-row batch, which it also reads back) on request.
 
     .venv/bin/python bench/load.py --mode single --users 16 --duration 30
     .venv/bin/python bench/load.py --mode single --client locust --users 16 --duration 30
