@@ -326,6 +326,9 @@ SCORING_FAST_PATH = env_bool("SCORING_FAST_PATH", True)
 # (predictions/persistence.py); each answer still waits for its own row's commit. 0: one
 # statement per prediction.
 SCORING_GROUP_COMMIT = env_bool("SCORING_GROUP_COMMIT", True)
+# How long a group's leader waits, at most, for the rows of scoring requests already under way
+# in its process (milliseconds; 0: it writes what is queued at once). Alone, nobody waits.
+SCORING_GROUP_WAIT_MS = env_float("SCORING_GROUP_WAIT_MS", 5.0)
 # How long a process trusts a verified API key before asking the database again (seconds).
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 10)
 

@@ -40,7 +40,7 @@ from django.utils.log import log_response
 from rest_framework import exceptions, status
 
 from audit.actors import actor_name
-from predictions import services
+from predictions import persistence, services
 from predictions.api import serializers
 from predictions.api.authentication import KEYWORD, ApiKeyAuthentication
 from predictions.models import ApiKey
@@ -105,7 +105,8 @@ class ScoringFront:
             return self.django(environ, start_response)
         request.scoring_api_key = api_key  # type: ignore[attr-defined]  # for _answer
         try:
-            response = self._respond(request)
+            with persistence.group_commit_expected():  # its commit group's leader waits for its row
+                response = self._respond(request)
             if response.status_code >= 400:  # logged as Django's handler logs it
                 log_response(
                     "%s: %s", response.reason_phrase, request.path, response=response, request=request

@@ -232,3 +232,100 @@ def test_a_fault_while_writing_a_group_reaches_every_request_of_it(
     assert results[0] is True
     assert [type(result) for result in results[1:]] == [RuntimeError] * 3
     assert not Prediction.objects.filter(request_id__startswith="grouped-").exists()
+
+
+# --- a leader waits for the rows of requests already under way in its process -------------
+
+
+@pytest.fixture
+def held_before_scoring(monkeypatch):
+    """Scorings of request IDs that begin "held-" stop, under way, until `go` is set: through
+    the API, past the front (which counts them as expected) but before their rows reach the
+    group commit."""
+    go = threading.Event()
+    real = services.prediction_create
+
+    def held(**kwargs):
+        if kwargs["request_id"].startswith("held-"):
+            go.wait(timeout=60)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "prediction_create", held)
+    yield go
+    go.set()  # a failed test's held requests end with it
+
+
+def leader_waits() -> bool:
+    return persistence._group_commit._gathered is not None
+
+
+def test_a_leader_waits_for_a_request_under_way_and_writes_both_rows_in_one_statement(
+    audit_log_flushable, transactional_db, active_model, post, create, held_before_scoring, settings
+):
+    settings.SCORING_GROUP_WAIT_MS = 60_000  # the test, not the clock, ends the wait
+    results: dict[int, Any] = {}
+    under_way = in_thread(post("held-under-way"), results, 0)
+    wait_until(lambda: persistence._group_commit._expected == 1, timeout=30, what="the request is expected")
+    leader = in_thread(create("leader"), results, 1)
+    wait_until(leader_waits, timeout=30, what="the leader waits for it")
+    assert not Prediction.objects.filter(request_id="leader").exists()
+
+    held_before_scoring.set()
+    for thread in (under_way, leader):
+        thread.join(timeout=60)
+
+    assert results == {0: (201, results[0][1]), 1: True}
+    assert writing_transactions(["held-under-way", "leader"]) == 1
+    assert chain_entries(["held-under-way", "leader"]) == 2
+
+
+def test_a_request_that_ends_without_a_row_ends_the_wait(
+    audit_log_flushable, transactional_db, active_model, post, create, held_before_scoring, settings
+):
+    settings.SCORING_GROUP_WAIT_MS = 60_000
+    results: dict[int, Any] = {}
+    invalid = in_thread(post("held-invalid", amount="lots"), results, 0)
+    wait_until(lambda: persistence._group_commit._expected == 1, timeout=30, what="the request is expected")
+    leader = in_thread(create("leader"), results, 1)
+    wait_until(leader_waits, timeout=30, what="the leader waits for it")
+
+    held_before_scoring.set()
+    leader.join(timeout=30)  # well before the 60 s the leader would wait otherwise
+    invalid.join(timeout=30)
+
+    assert results[1] is True
+    assert results[0][0] == 400
+    assert persistence._group_commit._expected == 0
+
+
+def test_the_wait_for_requests_under_way_is_bounded(
+    audit_log_flushable, transactional_db, active_model, post, create, held_before_scoring, settings
+):
+    settings.SCORING_GROUP_WAIT_MS = 50
+    results: dict[int, Any] = {}
+    stuck = in_thread(post("held-stuck"), results, 0)
+    wait_until(lambda: persistence._group_commit._expected == 1, timeout=30, what="the request is expected")
+
+    leader = in_thread(create("leader"), results, 1)
+    leader.join(timeout=30)
+
+    assert results[1] is True  # stored while the other is still under way
+    assert Prediction.objects.filter(request_id="leader").exists()
+    assert not leader_waits()
+    held_before_scoring.set()
+    stuck.join(timeout=30)
+    assert results[0][0] == 201
+    assert writing_transactions(["leader", "held-stuck"]) == 2
+
+
+def test_a_request_alone_waits_for_nobody(
+    audit_log_flushable, transactional_db, active_model, post, settings
+):
+    settings.SCORING_GROUP_WAIT_MS = 60_000  # the request itself was expected: it must not wait for itself
+    results: dict[int, Any] = {}
+
+    alone = in_thread(post("alone"), results, 0)
+    alone.join(timeout=30)
+
+    assert results[0][0] == 201
+    assert persistence._group_commit._expected == 0
