@@ -26,6 +26,12 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 
+# Records carry neither the caller's file and line nor the thread's name: none of the formats
+# here (nor Celery's) writes them, and finding the caller walks the stack for every line, the
+# access line of every request among them (the Logging HOWTO, "Optimization").
+logging._srcfile = None
+logging.logThreads = False
+
 logger = logging.getLogger(__name__)
 
 

@@ -192,4 +192,4 @@ def _score(request: HttpRequest, caller: _Caller, api_key: ApiKey) -> tuple[Any,
         api_key=api_key, request_id=request_id, features=features, actor=actor_name(api_key=api_key)
     )
     code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return serializers.PredictionSerializer(prediction).data, code
+    return serializers.prediction_representation(prediction), code

@@ -88,7 +88,7 @@ class PredictionCreateView(APIView):
             actor=actor_name(api_key=caller_api_key(request), user=request.user),
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(serializers.PredictionSerializer(prediction).data, status=code)
+        return Response(serializers.prediction_representation(prediction), status=code)
 
 
 class PredictionBatchView(APIView):
