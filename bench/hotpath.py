@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import io
 import json
 import os
@@ -97,8 +98,6 @@ STEPS = (
 
 def steps_timed() -> dict[str, list[int]]:
     """Wrap each step with a timer of the calling thread's CPU; returns the running totals."""
-    import importlib
-
     totals: dict[str, list[int]] = {}
     for module_name, path, label in STEPS:
         owner: Any = importlib.import_module(module_name)

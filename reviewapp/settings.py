@@ -310,8 +310,9 @@ MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 2.0)
 ROUTING_SWEEP_AFTER_SECONDS = env_int("ROUTING_SWEEP_AFTER_SECONDS", 60)
 # A web process gathers the predictions its requests hand to Celery (routing, the shadow) and
 # sends them in one message per this many seconds (reviewapp/coalescing.py; 0: one per commit).
-# A second keeps a review item's wait for its queue far below an analyst's pace; every routing
-# task has a fixed cost, and at 0.2 s it was 8 % of a single prediction's CPU (bench/README.md).
+# A second keeps a review item's wait for its queue far below an analyst's pace; each routing
+# task has a fixed cost: at 0.2 s Celery took 8 % of a single prediction's CPU, at 1 s 4-5 %
+# (bench/README.md, eleventh pass).
 TASK_COALESCE_SECONDS = env_float("TASK_COALESCE_SECONDS", 1.0)
 BATCH_MAX_ITEMS = env_int("BATCH_MAX_ITEMS", 1000)
 # Scoring batches a web process works on at once (0: as many as it has threads). More add
