@@ -375,15 +375,13 @@ class group_commit_expected:  # lower case: used as a function, `with group_comm
     """
 
     def __enter__(self) -> None:
-        self.counted = settings.SCORING_GROUP_COMMIT and settings.SCORING_GROUP_WAIT_MS > 0
-        if self.counted:
+        if settings.SCORING_GROUP_COMMIT and settings.SCORING_GROUP_WAIT_MS > 0:
             _group_commit.expect()
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if self.counted:
-            _group_commit.unexpect()
+        _group_commit.unexpect()  # nothing to undo unless this thread's request was counted
 
 
 def _group_write(group: list[_Pending]) -> None:
