@@ -6,12 +6,11 @@ Celery worker) has them from the start, not from its first prediction.
 
 from __future__ import annotations
 
-import collections
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram
 
-from reviewapp.metrics import histogram_observe_all
+from reviewapp.metrics import gathered
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -43,17 +42,24 @@ PREDICTION_SCORE = Histogram(
 
 def predictions_observe(*, predictions: Iterable[Prediction]) -> None:
     """Count newly stored predictions; call it once they are committed."""
-    predictions = list(predictions)
-    # One increment per label set: a batch of 1,000 is mostly one or two of them.
-    counts = collections.Counter((p.label, p.routing, str(p.model_version.version)) for p in predictions)
-    for labels, count in counts.items():
-        PREDICTIONS.labels(*labels).inc(count)
-    by_version: dict[str, list[Prediction]] = collections.defaultdict(list)
+    # One count per label set and one observation list per version: a batch of 1,000 is
+    # mostly one or two of each, a commit group of a few rows one.
+    counts: dict[tuple[str, str, str], int] = {}
+    confidences: dict[str, list[float]] = {}
+    scores: dict[str, list[float]] = {}
     for prediction in predictions:
-        by_version[str(prediction.model_version.version)].append(prediction)
-    for version, scored in by_version.items():
-        histogram_observe_all(PREDICTION_CONFIDENCE.labels(version), (p.confidence for p in scored))
-        histogram_observe_all(PREDICTION_SCORE.labels(version), (p.score for p in scored))
+        version = str(prediction.model_version.version)
+        labels = (prediction.label, prediction.routing, version)
+        counts[labels] = counts.get(labels, 0) + 1
+        if version not in confidences:
+            confidences[version], scores[version] = [], []
+        confidences[version].append(prediction.confidence)
+        scores[version].append(prediction.score)
+    for labels, count in counts.items():
+        gathered.inc(PREDICTIONS, labels, count)
+    for version, amounts in confidences.items():
+        gathered.observe_all(PREDICTION_CONFIDENCE, (version,), amounts)
+        gathered.observe_all(PREDICTION_SCORE, (version,), scores[version])
 
 
 COMMIT_GROUP_ROWS = Histogram(
@@ -61,3 +67,7 @@ COMMIT_GROUP_ROWS = Histogram(
     "Single predictions a web process committed together in one statement (group commit).",
     buckets=(1, 2, 4, 8, 16, 32, 64),
 )
+
+
+def commit_group_observe(*, rows: int) -> None:
+    gathered.observe_all(COMMIT_GROUP_ROWS, (), (rows,))

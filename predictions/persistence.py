@@ -386,7 +386,7 @@ class group_commit_expected:  # lower case: used as a function, `with group_comm
 
 def _group_write(group: list[_Pending]) -> None:
     """Write a group, giving each pending row a key or an error."""
-    metrics.COMMIT_GROUP_ROWS.observe(len(group))
+    metrics.commit_group_observe(rows=len(group))
     try:
         _group_insert(group)
     except Exception as error:

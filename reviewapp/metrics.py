@@ -17,12 +17,19 @@ Derived in PromQL rather than stored:
 
 from __future__ import annotations
 
+import atexit
 import bisect
+import logging
 import math
 import multiprocessing
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+import multiprocessing.util
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol, TypeVar
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 from prometheus_client import (
@@ -35,7 +42,11 @@ from prometheus_client import (
 )
 from prometheus_client import generate_latest as _generate_latest
 from prometheus_client.core import Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
+
+logger = logging.getLogger(__name__)
+MetricT = TypeVar("MetricT", bound=MetricWrapperBase)
 
 # 0.2 s is the p99 alert line; finer below it, where a scoring request should sit.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -71,8 +82,8 @@ def route_name(request: HttpRequest) -> str:
 
 def request_observe(*, route: str, method: str, status: int, seconds: float) -> None:
     method = method if method in METHODS else "OTHER"
-    HTTP_REQUEST_DURATION.labels(route, method).observe(seconds)
-    HTTP_RESPONSES.labels(route, method, str(status)).inc()
+    gathered.observe_all(HTTP_REQUEST_DURATION, (route, method), (seconds,))
+    gathered.inc(HTTP_RESPONSES, (route, method, str(status)))
 
 
 def histogram_observe_all(histogram: Histogram, amounts: Iterable[float]) -> None:
@@ -83,17 +94,118 @@ def histogram_observe_all(histogram: Histogram, amounts: Iterable[float]) -> Non
     This reads the histogram's bucket bounds and values, which prometheus_client keeps private;
     tests/ops/test_metrics_bulk.py fails if they stop giving what `observe` gives.
     """
-    bounds = histogram._upper_bounds  # ends with +Inf
-    counts = [0] * len(bounds)
-    total = 0.0
+    _histogram_add(histogram, _observations(histogram._upper_bounds, amounts))
+
+
+def _observations(bounds: Sequence[float], amounts: Iterable[float]) -> list[float]:
+    """The amounts' sum, then how many fall in each bucket (not cumulative), as `observe` counts them."""
+    tally = [0.0] * (len(bounds) + 1)
     for amount in amounts:
-        total += amount
+        tally[0] += amount
         if not math.isnan(amount):  # observe() counts a NaN in its sum and in no bucket
-            counts[bisect.bisect_left(bounds, amount)] += 1
-    histogram._sum.inc(total)
-    for value, count in zip(histogram._buckets, counts, strict=True):
+            tally[bisect.bisect_left(bounds, amount) + 1] += 1
+    return tally
+
+
+def _histogram_add(histogram: Histogram, tally: list[float]) -> None:
+    histogram._sum.inc(tally[0])
+    for value, count in zip(histogram._buckets, tally[1:], strict=True):
         if count:
             value.inc(count)
+
+
+class GatheredCounts:
+    """Counts of the scoring path, gathered in this process's memory and written out together.
+
+    Under the web server every counter increment and histogram observation is a locked write to
+    a memory-mapped file after a getpid (prometheus_client's multiprocess mode): the counts of
+    one scoring request cost it ~70 µs in place, more than its rate limit (bench/README.md,
+    twelfth pass). Gathered here, a count is a dictionary update. A thread of the process writes
+    them out every METRICS_GATHER_SECONDS; a scrape that this process answers writes its own
+    out first, and so does the process as it exits. So a scrape may miss the last second of
+    another process's counts, as if it had come a second earlier: nothing is lost, and
+    Prometheus reads every 15 s or more. METRICS_GATHER_SECONDS=0 writes every count at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # By metric and label values: a counter's amount, or a histogram's sum and bucket counts.
+        self._counts: dict[tuple[Counter, tuple[str, ...]], float] = {}
+        self._observed: dict[tuple[Histogram, tuple[str, ...]], list[float]] = {}
+        self._interval: float | None = None  # read from the settings once the writer starts
+        self.written = threading.Event()  # set each time the writer has written out (tests)
+        # A child process forked with gathered counts would write its parent's counts again.
+        os.register_at_fork(after_in_child=self._forget)
+
+    def inc(self, counter: Counter, labels: tuple[str, ...] = (), amount: float = 1.0) -> None:
+        """`counter.labels(*labels).inc(amount)`, gathered."""
+        if (self._interval if self._interval is not None else self._start()) <= 0:
+            _labelled(counter, labels).inc(amount)
+            return
+        key = (counter, labels)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0.0) + amount
+
+    def observe_all(self, histogram: Histogram, labels: tuple[str, ...], amounts: Iterable[float]) -> None:
+        """`histogram.labels(*labels).observe(amount)` for each amount, gathered."""
+        tally = _observations(histogram._upper_bounds, amounts)
+        if (self._interval if self._interval is not None else self._start()) <= 0:
+            _histogram_add(_labelled(histogram, labels), tally)
+            return
+        key = (histogram, labels)
+        with self._lock:
+            gathered = self._observed.get(key)
+            if gathered is None:
+                self._observed[key] = tally
+            else:
+                for index, amount in enumerate(tally):
+                    gathered[index] += amount
+
+    def write_out(self) -> None:
+        """Write what this process has gathered to the metrics (before a scrape reads them)."""
+        with self._lock:
+            counts, self._counts = self._counts, {}
+            observed, self._observed = self._observed, {}
+        for (counter, labels), amount in counts.items():
+            _labelled(counter, labels).inc(amount)
+        for (histogram, labels), tally in observed.items():
+            _histogram_add(_labelled(histogram, labels), tally)
+
+    def _start(self) -> float:
+        """Read the interval and, if counts are to be gathered, start writing them out; returns it."""
+        with self._lock:
+            if self._interval is not None:  # another thread was first
+                return self._interval
+            interval = self._interval = settings.METRICS_GATHER_SECONDS
+        if interval > 0:
+            threading.Thread(
+                target=self._write_regularly, args=(interval,), name="metrics-writer", daemon=True
+            ).start()
+            atexit.register(self.write_out)
+            # A web server's worker is a multiprocessing child, which exits without atexit.
+            multiprocessing.util.Finalize(None, self.write_out, exitpriority=10)
+        return interval
+
+    def _write_regularly(self, interval: float) -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                self.write_out()
+            except Exception:  # a count we cannot write must not stop the ones after it
+                logger.exception("metrics not written out")
+            self.written.set()
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._counts, self._observed, self._interval = {}, {}, None
+        self.written = threading.Event()
+
+
+def _labelled(metric: MetricT, labels: tuple[str, ...]) -> MetricT:
+    return metric.labels(*labels) if labels else metric
+
+
+gathered = GatheredCounts()
 
 
 # --- read at scrape time from the database --------------------------------------------------
@@ -157,4 +269,5 @@ class _Scrape:
 
 def exposition() -> tuple[bytes, str]:
     """The /metrics body in Prometheus text format 0.0.4 (every name here is a classic one)."""
+    gathered.write_out()
     return _generate_latest(_Scrape()), CONTENT_TYPE_PLAIN_0_0_4

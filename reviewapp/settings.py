@@ -342,6 +342,9 @@ PSI_WARNING = env_float("PSI_WARNING", 0.1)
 PSI_ALERT = env_float("PSI_ALERT", 0.25)
 # /metrics answers loopback and private networks; elsewhere it needs this bearer token.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# How often a process writes out the scoring path's counts it gathers (reviewapp/metrics.py,
+# GatheredCounts); 0 writes each count at once.
+METRICS_GATHER_SECONDS = env_float("METRICS_GATHER_SECONDS", 1.0)
 # Send every prediction to review (pause automatic decisions); the admin toggle overrides it.
 REVIEW_ALL_PREDICTIONS = env_bool("REVIEW_ALL_PREDICTIONS", False)
 

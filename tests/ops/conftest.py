@@ -45,6 +45,24 @@ def sample(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def scrape_once_counted(url: str, name: str, expected: float, **labels: str) -> dict:
+    """A scrape of a running server's /metrics once `name` has reached `expected`.
+
+    Each worker writes the counts it gathers out every METRICS_GATHER_SECONDS (the one answering
+    writes its own first), so another worker's last requests can take that long to show.
+    """
+    from tests.servers import get
+    from tests.worker import wait_until
+
+    def scraped() -> dict | None:
+        status, _, body = get(url)
+        assert status == 200, body
+        samples = parse_metrics(body.decode())
+        return samples if sample(samples, name, **labels) == expected else None
+
+    return wait_until(scraped, timeout=10, what=f"{name} {labels} to reach {expected}")
+
+
 @pytest.fixture
 def review_model(register_model) -> ModelVersion:
     """An active model whose review threshold is 1.0, so every prediction goes to review."""

@@ -20,6 +20,7 @@ from audit.selectors import audit_chain_verify, audit_link_of
 from audit.services import audit_chain_extend
 from predictions import services
 from predictions.models import Prediction
+from reviewapp import metrics
 from reviews.models import ReviewItem
 from tests.predictions.helpers import PREDICT_URL, chain_entries, post_at_once
 
@@ -43,6 +44,7 @@ def score(client: APIClient, features: dict, **body) -> dict:
 
 
 def sample(name: str, **labels: str) -> float:
+    metrics.gathered.write_out()  # as a scrape does first
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 

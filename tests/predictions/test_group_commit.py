@@ -21,6 +21,7 @@ from audit.selectors import audit_chain_verify
 from audit.services import audit_chain_extend
 from predictions import persistence, services
 from predictions.models import Explanation, Prediction
+from reviewapp import metrics
 from tests.predictions.helpers import PREDICT_URL, chain_entries, post_json, predictions_table_locked
 from tests.worker import wait_until
 
@@ -73,6 +74,7 @@ def behind_a_held_insert(first: Callable[[], Any], rest: list[Callable[[], Any]]
 def predictions_counted(model_version) -> float:
     """Stored predictions the metrics counted for the model version (one confidence each)."""
     labels = {"model_version": str(model_version.version)}
+    metrics.gathered.write_out()  # as a scrape does first
     return REGISTRY.get_sample_value("reviewapp_prediction_confidence_count", labels) or 0.0
 
 
