@@ -32,7 +32,9 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIRequest, get_script_name
-from django.db import close_old_connections
+from django.core.signals import setting_changed
+from django.db import connection
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.middleware.security import SecurityMiddleware
 from django.urls import resolve, set_script_prefix
@@ -90,9 +92,11 @@ class ScoringFront:
         self._respond: Callable[[HttpRequest], HttpResponse] = answer
         # What Django's request signals do for a request, all this route needs of them: give back
         # a connection that broke or outlived DATABASE_CONN_MAX_AGE, forget the request ID.
+        # Only the default connection, the one this route uses (Django's signals tidy any other
+        # after the requests that use it): walking every alias cost three times as much.
         # Tests, whose requests run inside a transaction, put nothing here (as Django's test
         # client disconnects close_old_connections).
-        self.connections_tidy: Callable[[], None] = close_old_connections
+        self.connections_tidy: Callable[[], None] = _connection_tidy
         self._resolved: Any = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -150,6 +154,10 @@ class ScoringFront:
         return answer
 
 
+def _connection_tidy() -> None:
+    connection.close_if_unusable_or_obsolete()  # the calling thread's connection
+
+
 def _eligible(environ: dict[str, Any]) -> bool:
     if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != SCORING_PATH:
         return False
@@ -169,9 +177,7 @@ def _eligible(environ: dict[str, Any]) -> bool:
 
 def _caller_key(request: WSGIRequest) -> ApiKey | None:
     """The request's API key, if this route can answer it; None sends it the full way."""
-    try:
-        request.get_host()  # ALLOWED_HOSTS, as the common middleware this route skips checks it
-    except DisallowedHost:
+    if not _host_allowed(request):  # ALLOWED_HOSTS, as the common middleware this route skips checks it
         return None
     if settings.SECURE_SSL_REDIRECT and not request.is_secure():  # the full route redirects it
         return None
@@ -180,6 +186,44 @@ def _caller_key(request: WSGIRequest) -> ApiKey | None:
     except Exception:  # a key refused (answered 401 and counted against the IP), or no database
         return None
     return api_key[0] if api_key else None
+
+
+# Host headers checked against ALLOWED_HOSTS, and the verdicts: an upstream system sends the
+# same one every time, and the check parsed and matched it again on each request. Bounded, as
+# anyone can send any Host; forgotten when a setting it depends on changes (tests).
+_hosts_checked: dict[tuple[str | None, ...], bool] = {}
+_HOSTS_CHECKED_MAX = 256
+_HOST_SETTINGS = frozenset({"ALLOWED_HOSTS", "DEBUG", "USE_X_FORWARDED_HOST", "USE_X_FORWARDED_PORT"})
+
+
+def _host_allowed(request: WSGIRequest) -> bool:
+    """Whether `request.get_host()` accepts the request's Host."""
+    meta = request.META
+    # Everything get_host reads of a request, whatever the settings.
+    raw_host = (
+        meta.get("HTTP_X_FORWARDED_HOST"),
+        meta.get("HTTP_HOST"),
+        meta.get("SERVER_NAME"),
+        meta.get("SERVER_PORT"),
+        meta.get("HTTP_X_FORWARDED_PORT"),
+    )
+    allowed = _hosts_checked.get(raw_host)
+    if allowed is None:
+        try:
+            request.get_host()
+            allowed = True
+        except DisallowedHost:
+            allowed = False
+        if len(_hosts_checked) >= _HOSTS_CHECKED_MAX:
+            _hosts_checked.clear()
+        _hosts_checked[raw_host] = allowed
+    return allowed
+
+
+@receiver(setting_changed)
+def _hosts_forget(*, setting: str, **_: Any) -> None:
+    if setting in _HOST_SETTINGS:
+        _hosts_checked.clear()
 
 
 def _score(request: HttpRequest, caller: _Caller, api_key: ApiKey) -> tuple[Any, int]:

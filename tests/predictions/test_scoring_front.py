@@ -88,6 +88,7 @@ def test_it_forgets_the_request_id_once_answered(active_model, api_key_and_secre
     assert request_id_var.get() == ""
 
 
+@pytest.mark.postgres  # Django never closes SQLite's in-memory test database
 def test_it_gives_back_a_connection_that_outlived_its_age(
     transactional_db, active_model, api_key_and_secret, features
 ):
@@ -128,3 +129,26 @@ def test_what_it_does_not_answer_reaches_django_unchanged(change, active_model, 
     assert seen == [environ]
     assert environ["wsgi.input"].read() != b""  # the body is Django's to read
     assert not Prediction.objects.exists()
+
+
+def teapot(environ, start_response):
+    start_response("418 I'm a teapot", [])
+    return [b"django"]
+
+
+def test_a_host_it_refused_is_answered_once_allowed_hosts_has_it(
+    settings, active_model, api_key_and_secret, features
+):
+    front = ScoringFront(teapot)
+    front.connections_tidy = lambda: None
+    secret = api_key_and_secret[1]
+
+    assert call(front, scoring_environ(secret, features))[0] == "201 Created"
+    for _ in range(2):  # its verdict is remembered, the other Host's too
+        assert (
+            call(front, scoring_environ(secret, features, HTTP_HOST="evil.example"))[0] == "418 I'm a teapot"
+        )
+        assert call(front, scoring_environ(secret, features))[0] == "201 Created"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "evil.example"]
+
+    assert call(front, scoring_environ(secret, features, HTTP_HOST="evil.example"))[0] == "201 Created"
