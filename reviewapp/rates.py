@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -15,6 +16,8 @@ class Rate:
     seconds: int
 
 
+# The throttle reads two rates on every request, and a process meets a handful of spellings.
+@functools.lru_cache(maxsize=256)
 def parse_rate(text: str) -> Rate:
     """'6000/min', '100/second', '10/h': a positive count and a period (its first letter counts)."""
     count, _, period = text.partition("/")
