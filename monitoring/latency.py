@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-from prometheus_client import REGISTRY, CollectorRegistry, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from reviewapp import metrics
 
@@ -47,14 +44,6 @@ def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> floa
     return lower
 
 
-def _process_histograms() -> Iterable[Metric]:
-    if metrics.multiprocess_mode():
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-        return registry.collect()
-    return REGISTRY.collect()
-
-
 def current_histograms() -> tuple[list[float], Histograms]:
     """The finite bucket bounds and every route's cumulative histogram, probes left out.
 
@@ -62,7 +51,7 @@ def current_histograms() -> tuple[list[float], Histograms]:
     """
     counts: dict[str, dict[float, float]] = defaultdict(dict)
     sums: dict[str, float] = {}
-    for family in _process_histograms():
+    for family in metrics.process_metrics():
         if family.name != HISTOGRAM:
             continue
         for sample in family.samples:

@@ -119,12 +119,13 @@ class GatheredCounts:
 
     Under the web server every counter increment and histogram observation is a locked write to
     a memory-mapped file after a getpid (prometheus_client's multiprocess mode): the counts of
-    one scoring request cost it ~70 µs in place, more than its rate limit (bench/README.md,
-    twelfth pass). Gathered here, a count is a dictionary update. A thread of the process writes
-    them out every METRICS_GATHER_SECONDS; a scrape that this process answers writes its own
-    out first, and so does the process as it exits. So a scrape may miss the last second of
-    another process's counts, as if it had come a second earlier: nothing is lost, and
-    Prometheus reads every 15 s or more. METRICS_GATHER_SECONDS=0 writes every count at once.
+    one scoring request and its commit group cost ~60 µs in place, more than its rate limit
+    (bench/README.md, twelfth pass). Gathered here, a count is a dictionary update. A thread of
+    the process writes them out every METRICS_GATHER_SECONDS; a scrape that this process
+    answers writes its own out first, and so does the process as it exits. So a scrape may miss
+    the last second of another process's counts, as if it had come a second earlier: nothing
+    is lost, and Prometheus reads every 15 s or more. METRICS_GATHER_SECONDS=0 writes every
+    count at once.
     """
 
     def __init__(self) -> None:
@@ -191,7 +192,7 @@ class GatheredCounts:
             time.sleep(interval)
             try:
                 self.write_out()
-            except Exception:  # a count we cannot write must not stop the ones after it
+            except Exception:  # one failed write-out must not end the writing of later counts
                 logger.exception("metrics not written out")
             self.written.set()
 
@@ -253,21 +254,26 @@ def in_server_worker() -> bool:
     return multiprocessing.current_process().name == "granian-worker"  # as reviewapp/wsgi.py
 
 
+def process_metrics() -> Iterable[Metric]:
+    """Every process's counters and histograms as they stand, this process's gathered counts
+    written out first (a scrape, the latency snapshots)."""
+    gathered.write_out()
+    if multiprocess_mode():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return registry.collect()
+    return REGISTRY.collect()
+
+
 class _Scrape:
     """Everything one scrape reports: every process's counters, then the database's gauges."""
 
     def collect(self) -> Iterator[Metric]:
-        if multiprocess_mode():
-            process_metrics = CollectorRegistry()
-            MultiProcessCollector(process_metrics)
-        else:
-            process_metrics = REGISTRY
-        yield from process_metrics.collect()
+        yield from process_metrics()
         for collector in _scrape_collectors:
             yield from collector.collect()
 
 
 def exposition() -> tuple[bytes, str]:
     """The /metrics body in Prometheus text format 0.0.4 (every name here is a classic one)."""
-    gathered.write_out()
     return _generate_latest(_Scrape()), CONTENT_TYPE_PLAIN_0_0_4
