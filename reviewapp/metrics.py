@@ -86,19 +86,14 @@ def request_observe(*, route: str, method: str, status: int, seconds: float) -> 
     gathered.inc(HTTP_RESPONSES, (route, method, str(status)))
 
 
-def histogram_observe_all(histogram: Histogram, amounts: Iterable[float]) -> None:
-    """`histogram.observe(amount)` for each amount, with one write per bucket, not per amount.
+def _observations(bounds: Sequence[float], amounts: Iterable[float]) -> list[float]:
+    """The amounts' sum, then how many fall in each bucket (not cumulative), as `observe` counts them.
 
-    Each observation is two writes to the multiprocess files, each checking the process ID
-    first: two histograms a row were 6 % of a 1,000-row batch's web time (bench/README.md).
-    This reads the histogram's bucket bounds and values, which prometheus_client keeps private;
+    Added to a histogram by `_histogram_add`, one write per bucket rather than two per amount:
+    two histograms a row were 6 % of a 1,000-row batch's web time (bench/README.md). The two
+    read the histogram's bucket bounds and values, which prometheus_client keeps private;
     tests/ops/test_metrics_bulk.py fails if they stop giving what `observe` gives.
     """
-    _histogram_add(histogram, _observations(histogram._upper_bounds, amounts))
-
-
-def _observations(bounds: Sequence[float], amounts: Iterable[float]) -> list[float]:
-    """The amounts' sum, then how many fall in each bucket (not cumulative), as `observe` counts them."""
     tally = [0.0] * (len(bounds) + 1)
     for amount in amounts:
         tally[0] += amount

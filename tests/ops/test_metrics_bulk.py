@@ -8,11 +8,18 @@ import sys
 import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from reviewapp.metrics import histogram_observe_all
+from reviewapp.metrics import GatheredCounts
 
 BOUNDS = (0.5, 0.6, 0.75, 0.9, 1.0)
 # On the bounds, between them, below the first, above the last, negative, and NaN.
 AMOUNTS = [0.5, 0.6, 0.55, 0.75, 0.9, 0.91, 1.0, 0.2, -1.0, 7.5, 0.6, 0.6, float("nan"), 0.99]
+
+
+def observe_gathered(histogram: Histogram, labels: tuple[str, ...], amounts: list[float]) -> None:
+    """Every amount observed at once, as the scoring path counts them, and written out."""
+    gathered = GatheredCounts()
+    gathered.observe_all(histogram, labels, amounts)
+    gathered.write_out()
 
 
 def _samples(*, bulk: bool) -> dict[str, float]:
@@ -20,12 +27,11 @@ def _samples(*, bulk: bool) -> dict[str, float]:
     histogram = Histogram(
         "reviewapp_test", "A test histogram.", ["version"], buckets=BOUNDS, registry=registry
     )
-    child = histogram.labels("3")
     if bulk:
-        histogram_observe_all(child, AMOUNTS)
+        observe_gathered(histogram, ("3",), AMOUNTS)
     else:
         for amount in AMOUNTS:
-            child.observe(amount)
+            histogram.labels("3").observe(amount)
     return {
         f"{sample.name}{sorted(sample.labels.items())}": sample.value
         for metric in registry.collect()
@@ -55,7 +61,7 @@ def test_without_nan_the_sums_agree():
     for amount in amounts:
         one.observe(amount)
 
-    histogram_observe_all(many, amounts)
+    observe_gathered(many, (), amounts)
 
     assert generate_latest(registry).decode().count("\n") > 10
     assert registry.get_sample_value("many_sum") == pytest.approx(
@@ -70,12 +76,14 @@ def test_in_multiprocess_mode_the_files_hold_the_same_counts(tmp_path):
 import json, os, sys
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
-from reviewapp.metrics import histogram_observe_all
+from reviewapp.metrics import GatheredCounts
 bulk = sys.argv[1] == "bulk"
 amounts = [a for a in {[a for a in AMOUNTS if a == a]!r}]
 histogram = Histogram("reviewapp_test", "test", buckets={BOUNDS!r})
 if bulk:
-    histogram_observe_all(histogram, amounts)
+    gathered = GatheredCounts()
+    gathered.observe_all(histogram, (), amounts)
+    gathered.write_out()
 else:
     for amount in amounts:
         histogram.observe(amount)
