@@ -29,7 +29,7 @@ class JSONParser(parsers.JSONParser):
     ) -> Any:
         if parsers.get_encoding(parser_context or {}).lower() in _UTF_8:  # type: ignore[attr-defined]
             body = stream.read()
-            if not _LONG_NUMBER.search(body):
+            if not _may_hold_long_integer(body):
                 try:
                     return orjson.loads(body)
                 except orjson.JSONDecodeError:
@@ -46,3 +46,13 @@ _UTF_8 = frozenset({"utf-8", "utf8"})
 # slow way. Digits after a decimal point or before an exponent belong to a float, which orjson
 # reads as the standard library does.
 _LONG_NUMBER = re.compile(rb"(?<![\d.])\d{19}(?![.eE])")
+# Every ASCII digit as "0", every other byte as a space: 19 digits in a row show as 19 zeros.
+_DIGITS_AS_ZEROS = bytes(ord("0") if ord("0") <= byte <= ord("9") else ord(" ") for byte in range(256))
+_NINETEEN_ZEROS = b"0" * 19
+
+
+def _may_hold_long_integer(body: bytes) -> bool:
+    # The expression alone costs 8 ms on a 1,000-row batch, 9 % of its web time, where a
+    # translation and a byte search cost 0.4 (bench/README.md); it runs only on a body with a
+    # run of 19 digits somewhere.
+    return _NINETEEN_ZEROS in body.translate(_DIGITS_AS_ZEROS) and _LONG_NUMBER.search(body) is not None
