@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -165,6 +166,81 @@ def validate_features(schema: list[dict[str, Any]], features: dict[str, Any]) ->
     return errors
 
 
+def normal_value(spec: dict[str, Any], value: Any) -> Any:
+    """A valid value in the one form it is stored and digested in: 10 and 10.0 are the same amount."""
+    if spec["type"] == "float":
+        return float(value)
+    if spec["type"] == "int":
+        return int(value)
+    return value
+
+
+class FeatureSchema:
+    """A model's feature schema, prepared once: each transaction's features checked and put in
+    normal form in one pass.
+
+    The common transaction, every feature present and of its own type within its range, takes
+    one test a feature; anything else (a missing or unknown feature, 10.0 for an integer, a
+    value out of range) goes through validate_features and normal_value, which name every
+    problem. Both ways give the same answer (tests/predictions/test_scoring.py); the one pass
+    costs a 1,000-row batch a third of the time of the two (bench/README.md).
+    """
+
+    def __init__(self, schema: list[dict[str, Any]]) -> None:
+        self.schema = schema
+        self._checks = [
+            (spec["name"], spec["type"], *_plain_range(spec), frozenset(spec.get("choices") or ()))
+            for spec in schema
+        ]
+
+    def normalised(self, features: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """(the features in normal form and schema order, {}) if valid, else ({}, errors by feature)."""
+        normal = self._normal_if_plainly_valid(features)
+        if normal is not None:
+            return normal, {}
+        errors = validate_features(self.schema, features)
+        if errors:
+            return {}, errors
+        return {spec["name"]: normal_value(spec, features[spec["name"]]) for spec in self.schema}, {}
+
+    def _normal_if_plainly_valid(self, features: dict[str, Any]) -> dict[str, Any] | None:
+        if len(features) != len(self._checks):
+            return None  # a feature missing or unknown: as many names, each found, is the same set
+        normal: dict[str, Any] = {}
+        for name, kind, low, high, choices in self._checks:
+            value: Any = features.get(name)
+            value_type = type(value)  # exact types: a bool is not a number here
+            if kind == "float":
+                if (value_type is float or value_type is int) and low <= value <= high:  # NaN fails
+                    normal[name] = float(value)
+                    continue
+            elif kind == "int":
+                if value_type is int and low <= value <= high:
+                    normal[name] = value
+                    continue
+            elif kind == "bool":
+                if value_type is bool:
+                    normal[name] = value
+                    continue
+            elif value_type is str and value in choices:
+                normal[name] = value
+                continue
+            return None
+        return normal
+
+
+_FLOAT_MAX = sys.float_info.max
+
+
+def _plain_range(spec: dict[str, Any]) -> tuple[float, float]:
+    """The schema's range within a float's: an integer no float holds takes the long way ("Is too large.")."""
+    low, high = spec.get("min"), spec.get("max")
+    return (
+        -_FLOAT_MAX if low is None else max(low, -_FLOAT_MAX),
+        _FLOAT_MAX if high is None else min(high, _FLOAT_MAX),
+    )
+
+
 def encode_value(spec: dict[str, Any], value: Any) -> float:
     if spec["type"] == "category":
         return float(spec["choices"].index(value))
@@ -226,6 +302,7 @@ class Scorer:
     def __init__(self, bundle: dict[str, Any]) -> None:
         self.schema: list[dict[str, Any]] = bundle["schema"]
         self.feature_names = [spec["name"] for spec in self.schema]
+        self.features = FeatureSchema(self.schema)
         self.decision_threshold: float = bundle.get("decision_threshold", 0.5)
         try:
             self.trees = treeshap.TreeShap(

@@ -296,7 +296,7 @@ def _validated_candidates(scorer: Scorer, items: list[dict[str, Any]], *, single
     candidates = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
-        feature_errors = scorer.validate(item["features"])
+        features, feature_errors = scorer.features.normalised(item["features"])
         request_id = item.get("request_id") or str(uuid.uuid4())
         item_errors: dict[str, Any] = {}
         if feature_errors:
@@ -307,20 +307,10 @@ def _validated_candidates(scorer: Scorer, items: list[dict[str, Any]], *, single
         if item_errors:
             errors[str(index)] = item_errors
             continue
-        features = {spec["name"]: _normalised(spec, item["features"][spec["name"]]) for spec in scorer.schema}
         candidates.append(_Candidate(request_id, features, features_digest(features)))
     if errors:
         raise InvalidInput(errors["0"] if single else {"items": errors})
     return candidates
-
-
-def _normalised(spec: dict[str, Any], value: Any) -> Any:
-    # 10 and 10.0 are the same amount: store and digest one canonical form.
-    if spec["type"] == "float":
-        return float(value)
-    if spec["type"] == "int":
-        return int(value)
-    return value
 
 
 def _store_new(

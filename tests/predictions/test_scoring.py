@@ -38,26 +38,26 @@ def test_every_generated_transaction_fits_the_demo_schema():
     assert [scoring.validate_features(SCHEMA, record) for record in records] == [{}] * len(records)
 
 
-@pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [
-        ("amount", None, "This feature is required."),
-        ("amount", "12", "Must be a number."),
-        ("amount", True, "Must be a number."),
-        ("amount", math.nan, "Must be a finite number."),
-        ("amount", -math.inf, "Must be a finite number."),
-        pytest.param("amount", 10**400, "Is too large.", id="amount-too-large-for-a-float"),
-        ("amount", 0.0, "Must be at least 0.01."),
-        ("amount", 50000.01, "Must be at most 50000."),
-        ("hour_of_day", False, "Must be an integer."),
-        ("hour_of_day", 1.5, "Must be an integer."),
-        ("hour_of_day", -1, "Must be at least 0."),
-        ("card_present", 0, "Must be true or false."),
-        ("card_present", "true", "Must be true or false."),
-        ("channel", ["pos"], "Must be a string."),
-        ("channel", "POS", "'POS' is not one of pos, web, mobile_app, phone."),
-    ],
-)
+VALUE_PROBLEMS = [
+    ("amount", None, "This feature is required."),
+    ("amount", "12", "Must be a number."),
+    ("amount", True, "Must be a number."),
+    ("amount", math.nan, "Must be a finite number."),
+    ("amount", -math.inf, "Must be a finite number."),
+    ("amount", 10**400, "Is too large."),
+    ("amount", 0.0, "Must be at least 0.01."),
+    ("amount", 50000.01, "Must be at most 50000."),
+    ("hour_of_day", False, "Must be an integer."),
+    ("hour_of_day", 1.5, "Must be an integer."),
+    ("hour_of_day", -1, "Must be at least 0."),
+    ("card_present", 0, "Must be true or false."),
+    ("card_present", "true", "Must be true or false."),
+    ("channel", ["pos"], "Must be a string."),
+    ("channel", "POS", "'POS' is not one of pos, web, mobile_app, phone."),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), VALUE_PROBLEMS)
 def test_it_names_the_feature_and_what_is_wrong(rows, name, value, message):
     features = {**rows[0], name: value}
     assert scoring.validate_features(SCHEMA, features) == {name: [message]}
@@ -81,6 +81,57 @@ def test_it_reports_unknown_and_missing_features_together(rows):
 def test_it_shortens_a_long_value_in_its_message(rows):
     errors = scoring.validate_features(SCHEMA, {**rows[0], "channel": "x" * 10_000})
     assert len(errors["channel"][0]) < 200
+
+
+# --- checked and normal in one pass (FeatureSchema) -----------------------------------------
+
+FEATURES = scoring.FeatureSchema(SCHEMA)
+
+
+def _the_long_way(features: dict) -> tuple[dict, dict]:
+    errors = scoring.validate_features(SCHEMA, features)
+    if errors:
+        return {}, errors
+    return {spec["name"]: scoring.normal_value(spec, features[spec["name"]]) for spec in SCHEMA}, {}
+
+
+def test_valid_features_come_back_in_normal_form_and_schema_order(rows):
+    features = dict(reversed({**rows[0], "amount": 10, "hour_of_day": 23.0, "ip_risk_score": 1}.items()))
+
+    normal, errors = FEATURES.normalised(features)
+
+    assert errors == {}
+    assert list(normal) == [spec["name"] for spec in SCHEMA]
+    assert (normal["amount"], normal["hour_of_day"], normal["ip_risk_score"]) == (10.0, 23, 1.0)
+    assert (type(normal["amount"]), type(normal["hour_of_day"]), type(normal["ip_risk_score"])) == (
+        float,
+        int,
+        float,
+    )
+
+
+def test_one_pass_gives_what_checking_then_normalising_gives():
+    records = training.frame_to_records(training.generate_transactions(rows=2000, seed=5), SCHEMA)
+    unusual = [
+        {**records[0], "amount": 12, "hour_of_day": 4.0},  # whole numbers either way
+        {**records[0], "amount": 0.01, "ip_risk_score": 1, "chargebacks_12m": 100},  # the ends
+        {**records[0], "amount": 10**400},  # beyond a float, no schema maximum needed to refuse it
+        {**records[0], "amount_to_avg_30d": -0.0},
+    ]
+    broken = [{**records[1], name: value} for name, value, _ in VALUE_PROBLEMS]
+    missing = {name: value for name, value in records[2].items() if name != "channel"}
+    unknown_instead = {**missing, "colour": "red"}  # as many features as the schema, one not in it
+
+    for features in [*records, *unusual, *broken, missing, unknown_instead, {}]:
+        assert repr(FEATURES.normalised(features)) == repr(_the_long_way(features)), features
+
+
+def test_a_schema_without_ranges_still_refuses_what_a_float_cannot_hold():
+    features = scoring.FeatureSchema([{"name": "n", "type": "int"}, {"name": "x", "type": "float"}])
+
+    assert features.normalised({"n": 10**400, "x": 1}) == ({}, {"n": ["Is too large."]})
+    assert features.normalised({"n": 2, "x": math.inf}) == ({}, {"x": ["Must be a finite number."]})
+    assert features.normalised({"n": -(10**30), "x": -1e300}) == ({"n": -(10**30), "x": -1e300}, {})
 
 
 def test_validating_and_encoding_leave_the_input_alone(rows):
