@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from predictions import services
@@ -152,3 +154,22 @@ def test_the_sweeper_sends_a_waiting_prediction_once_per_period(
     stuck = Prediction.objects.get(request_id="stuck")
     assert sent == [[stuck.pk]]
     assert stuck.routing_state == Prediction.RoutingState.PENDING
+
+
+def test_routing_asks_the_database_as_often_for_one_prediction_as_for_many(
+    active_model, api_client, features_by_confidence
+):
+    unsure = features_by_confidence["unsure"]
+    post_json(api_client, BATCH_URL, {"items": [{"features": row} for row in unsure[:4]]})
+    one, many = [
+        list(Prediction.objects.order_by("pk").values_list("pk", flat=True))[s]
+        for s in (slice(1), slice(1, 4))
+    ]
+
+    with CaptureQueriesContext(connection) as for_one:
+        review_items_route(prediction_ids=one)
+    with CaptureQueriesContext(connection) as for_many:
+        review_items_route(prediction_ids=many)
+
+    assert ReviewItem.objects.count() == 4
+    assert len(for_many.captured_queries) == len(for_one.captured_queries)
