@@ -12,6 +12,11 @@ served); a request is its own commit group.
     .venv/bin/python bench/hotpath.py --requests 3000 --rounds 5
     .venv/bin/python bench/hotpath.py --both-routes    # the lean route and the full one, by turns
     .venv/bin/python bench/hotpath.py --steps          # and where the lean route's CPU goes
+    .venv/bin/python bench/hotpath.py --batch 1000 --requests 20 --steps   # a batch's CPU, step by step
+
+`--batch N` sends batches of N transactions to `POST /api/v1/predictions/batch/` instead; the
+figures are then per batch. Every run also reports the garbage collector's share (its passes
+timed through `gc.callbacks`), which py-spy's samples put on whatever code allocated last.
 
 `--both-routes` alternates rounds of the lean route with rounds of the full one
 (SCORING_FAST_PATH off: Django's handler, every middleware, DRF) in the same process, so both
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import importlib
 import io
 import json
@@ -56,6 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=500, help="requests before the first round")
     parser.add_argument("--both-routes", action="store_true", help="alternate the lean and the full route")
     parser.add_argument("--steps", action="store_true", help="time each step of the lean route too")
+    parser.add_argument("--batch", type=int, default=0, help="transactions a batch request (0: single rows)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/reviewapp_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
@@ -64,15 +71,19 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def bodies(count: int) -> list[bytes]:
+def bodies(count: int, *, batch: int = 0) -> list[bytes]:
+    """`count` request bodies: single transactions, or batches of `batch` of them."""
     from predictions.training import DEMO_SCHEMA, frame_to_records, generate_transactions
 
-    records = frame_to_records(generate_transactions(rows=count, seed=99), DEMO_SCHEMA)
+    records = frame_to_records(generate_transactions(rows=count * max(batch, 1), seed=99), DEMO_SCHEMA)
     tag = uuid.uuid4().hex[:12]
-    return [
-        json.dumps({"request_id": f"hot-{tag}-{n}", "features": r}, separators=(",", ":")).encode()
-        for n, r in enumerate(records)
-    ]
+    items = [{"request_id": f"hot-{tag}-{n}", "features": r} for n, r in enumerate(records)]
+    if batch:
+        return [
+            json.dumps({"items": items[start : start + batch]}, separators=(",", ":")).encode()
+            for start in range(0, len(items), batch)
+        ]
+    return [json.dumps(item, separators=(",", ":")).encode() for item in items]
 
 
 # Where a lean-route request's CPU goes, step by step (--steps): each is looked up where the
@@ -86,13 +97,15 @@ STEPS = (
     ("predictions.persistence", "group_commit_expected.__enter__", "expected by its commit group"),
     ("reviewapp.api.throttling", "CallerRateThrottle.allow_request", "rate limit"),
     ("predictions.api.fast", "JSONParser.parse", "JSON body parsed"),
-    ("predictions.services", "prediction_create", "the service: validate, score, store"),
+    ("predictions.api.views", "PredictionBatchView.post", "the batch view"),
+    ("predictions.services", "predictions_create_batch", "the service: validate, score, store"),
     ("predictions.services", "_validated_candidates", "  features validated and digested"),
     ("predictions.scoring", "Scorer.score", "  scoring and SHAP"),
     ("predictions.services", "_prediction_row", "  the prediction's row built"),
     ("predictions.services", "scored_rows_insert", "  stored: group commit, statement, count"),
     ("predictions.persistence", "_execute", "    the statement (psycopg's execute)"),
     ("predictions.metrics", "predictions_observe", "    the predictions counted"),
+    ("predictions.api.serializers", "prediction_representation", "the answer's fields"),
     ("predictions.api.fast", "JSONRenderer.render", "the answer's JSON"),
     ("predictions.api.fast", "HttpResponse", "the response object"),
     ("django.middleware.security", "SecurityMiddleware.process_request", "HTTPS redirect checked"),
@@ -118,6 +131,20 @@ def steps_timed() -> dict[str, list[int]]:
     return totals
 
 
+def gc_timed() -> list[int]:
+    """The garbage collector's time so far, in nanoseconds (a running total, reset by the caller)."""
+    total, started = [0], [0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter_ns()
+        else:
+            total[0] += time.perf_counter_ns() - started[0]
+
+    gc.callbacks.append(callback)
+    return total
+
+
 def _timed(function: Any, total: list[int]) -> Any:
     def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.thread_time_ns()
@@ -132,12 +159,12 @@ def _timed(function: Any, total: list[int]) -> Any:
     return timed if isinstance(function, type) else functools.wraps(function)(timed)
 
 
-def environ_for(body: bytes, api_key: str) -> dict[str, Any]:
+def environ_for(body: bytes, api_key: str, *, batch: bool = False) -> dict[str, Any]:
     """What granian hands the application for wrk's request (bench/wrk_scoring.lua)."""
     return {
         "REQUEST_METHOD": "POST",
         "SCRIPT_NAME": "",
-        "PATH_INFO": "/api/v1/predictions/",
+        "PATH_INFO": "/api/v1/predictions/batch/" if batch else "/api/v1/predictions/",
         "QUERY_STRING": "",
         "CONTENT_TYPE": "application/json",
         "CONTENT_LENGTH": str(len(body)),
@@ -172,6 +199,11 @@ def main() -> None:
     (workdir / "metrics").mkdir()
     import logging
 
+    # Made before the application loads: the generator's imports (pandas) are then frozen with
+    # the rest at start, as a server's clients are not in its process at all.
+    pool_bodies = bodies(
+        (args.warmup + args.requests * args.rounds) * (2 if args.both_routes else 1), batch=args.batch
+    )
     from reviewapp.wsgi import application
 
     # The access line is written, as served, to where bench/load.py sends it: nowhere.
@@ -185,7 +217,7 @@ def main() -> None:
         statuses.append(status)
 
     def serve(body: bytes) -> None:
-        result = application(environ_for(body, api_key), start_response)
+        result = application(environ_for(body, api_key, batch=bool(args.batch)), start_response)
         b"".join(result)
         if hasattr(result, "close"):  # PEP 3333: the server closes what it is given
             result.close()
@@ -193,16 +225,18 @@ def main() -> None:
     from django.conf import settings
 
     routes = {"lean": True, "full": False} if args.both_routes else {"served": settings.SCORING_FAST_PATH}
-    pool = iter(bodies(args.warmup * len(routes) + args.requests * args.rounds * len(routes)))
+    pool = iter(pool_bodies)
     for lean in routes.values():
         settings.SCORING_FAST_PATH = lean
         for _ in range(args.warmup):
             serve(next(pool))
     steps = steps_timed() if args.steps else {}
-    per_request: dict[str, list[tuple[float, float, float]]] = {route: [] for route in routes}
+    collecting = gc_timed()
+    per_request: dict[str, list[tuple[float, float, float, float]]] = {route: [] for route in routes}
     for round_number in range(args.rounds):
         for route, lean in routes.items():
             settings.SCORING_FAST_PATH = lean
+            collecting[0] = 0
             cpu_before, wall_before = os.times(), time.perf_counter()
             for _ in range(args.requests):
                 serve(next(pool))
@@ -210,19 +244,20 @@ def main() -> None:
             user = (cpu_after.user - cpu_before.user) / args.requests * 1e6
             system = (cpu_after.system - cpu_before.system) / args.requests * 1e6
             wall = (wall_after - wall_before) / args.requests * 1e6
-            per_request[route].append((user, system, wall))
+            collected = collecting[0] / args.requests / 1000
+            per_request[route].append((user, system, wall, collected))
             print(
                 f"round {round_number + 1}, {route} route: user {user:.0f} us, system {system:.0f} us, "
-                f"wall {wall:.0f} us a request"
+                f"wall {wall:.0f} us, garbage collector {collected:.0f} us a request"
             )
     refused = [s for s in statuses if not s.startswith("201")]
     if refused:
         raise SystemExit(f"{len(refused)} requests not answered 201, e.g. {refused[0]}")
     for route, figures in per_request.items():
-        user, system, wall = (statistics.median(column) for column in zip(*figures, strict=True))
+        user, system, wall, collected = (statistics.median(column) for column in zip(*figures, strict=True))
         print(
             f"HOTPATH route={route} requests={args.requests}x{args.rounds} cpu_us={user + system:.0f} "
-            f"user_us={user:.0f} system_us={system:.0f} wall_us={wall:.0f}"
+            f"user_us={user:.0f} system_us={system:.0f} wall_us={wall:.0f} gc_us={collected:.0f}"
         )
     served = args.requests * args.rounds
     for label, (nanoseconds, calls) in steps.items():

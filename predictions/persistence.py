@@ -465,7 +465,7 @@ def _insert_orm(rows: list[ScoredRow], explainer: str, shap_version: str) -> Non
     created = Prediction.objects.bulk_create([row.prediction for row in rows])
     Explanation.objects.bulk_create(
         Explanation(
-            prediction=prediction,
+            prediction_id=prediction.pk,  # not the object: the two would cache each other, a cycle
             base_value=row.base_value,
             values=row.contributions,
             explainer=explainer,

@@ -120,5 +120,7 @@ class PredictionBatchView(APIView):
                 actor=actor_name(api_key=caller_api_key(request), user=request.user),
             )
             code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-            data = {"results": serializers.PredictionSerializer(results, many=True).data}
+            # Plain dictionaries, no serializer holding the predictions: the request's objects end
+            # in reference cycles, and what they hold waits for the collector's full passes.
+            data = {"results": [serializers.prediction_representation(p) for p in results]}
         return Response(data, status=code)
