@@ -78,8 +78,8 @@ def audit_events_record(*, events: list[Event]) -> list[AuditEvent]:
 
 
 # The events and their queue entries in one statement, the columns bound as arrays on the server:
-# through the ORM, two statements whose every value Django compiles and psycopg quotes cost
-# routing a fifth of its time (bench/README.md). Table and column names are module constants.
+# through the ORM, two statements whose every value Django compiles and psycopg quotes were half
+# of routing's time in the worker (bench/README.md). Table and column names are module constants.
 _EVENT_COLUMNS = {
     "created_at": "timestamptz",
     "action": "text",

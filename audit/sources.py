@@ -59,7 +59,7 @@ class ChainSource:
 
     def _rows_postgresql(self, ids: list[int]) -> dict[int, Any]:
         # The same rows as the ORM's (a test compares them), read with psycopg's own loaders:
-        # through the ORM, reading was two fifths of the linker's time, a quarter of that in
+        # through the ORM, reading was two fifths of the linker's time, over half of that in
         # Django's time loader, a Python subclass of psycopg's C one (bench/README.md). One
         # array parameter, not a placeholder per id.
         if not ids:

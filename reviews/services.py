@@ -90,7 +90,7 @@ def _blind_priority(prediction: Prediction) -> float:
 
 
 # What routing reads of a prediction (its item's priority and blindness, the routed event): the
-# whole row, with its JSON parsed and its times loaded, was two thirds of routing's time
+# whole row, with its JSON parsed and its times loaded, was two fifths of routing's time
 # (bench/README.md). Reading another field of these predictions costs a query per prediction;
 # a test counts the queries.
 _ROUTING_READS = ("id", "request_id", "score", "review_reason", "features")
