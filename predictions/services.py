@@ -357,13 +357,10 @@ def _insert_scored(
     everything = (
         any(r.confidence >= version.review_threshold for r in scored) and switches.review_everything()
     )
-    # One moment for the whole call: the rows were scored together, and the clock read per row
-    # was 3 % of a 1,000-row batch's web time.
-    now = timezone.now()
     rows = [
         ScoredRow(
             prediction=_prediction_row(
-                version, api_key, candidate, result, actor, review_everything=everything, now=now
+                version, api_key, candidate, result, actor, review_everything=everything
             ),
             base_value=result.base_value,
             contributions=result.contributions,
@@ -392,7 +389,6 @@ def _prediction_row(
     actor: str,
     *,
     review_everything: bool,
-    now: datetime,
 ) -> Prediction:
     reason, probability = review_reason_for(
         version=version,
@@ -403,6 +399,9 @@ def _prediction_row(
     # An audit sample is decided like any confident prediction (upstream is not kept waiting)
     # and reviewed as well: it goes through the routing outbox, but keeps routing "auto".
     needs_review = reason is not None and reason != Prediction.ReviewReason.AUDIT_SAMPLE
+    # Read per row, not once a batch: the shadow sweep walks predictions by creation time, and
+    # a whole batch at one instant could hold it (tests/lifecycle/test_shadow.py).
+    now = timezone.now()
     return Prediction.scored(
         request_id=candidate.request_id,
         api_key=api_key,

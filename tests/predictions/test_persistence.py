@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from audit.models import AuditPending
 from audit.selectors import audit_chain_verify
@@ -100,7 +99,7 @@ def _row(active, request_id: str, features: dict) -> persistence.ScoredRow:
     candidate = services._Candidate(request_id, features, services.features_digest(features))
     result = active.scorer.score([features])[0]
     prediction = services._prediction_row(
-        active.version, None, candidate, result, "system", review_everything=False, now=timezone.now()
+        active.version, None, candidate, result, "system", review_everything=False
     )
     return persistence.ScoredRow(
         prediction=prediction, base_value=result.base_value, contributions=result.contributions
