@@ -12,7 +12,7 @@ served); a request is its own commit group.
     .venv/bin/python bench/hotpath.py --requests 3000 --rounds 5
     .venv/bin/python bench/hotpath.py --both-routes    # the lean route and the full one, by turns
     .venv/bin/python bench/hotpath.py --steps          # and where the lean route's CPU goes
-    .venv/bin/python bench/hotpath.py --batch 1000 --requests 20 --steps   # a batch's CPU, step by step
+    .venv/bin/python bench/hotpath.py --batch 1000 --requests 15 --rounds 3 --steps   # batches, by step
 
 `--batch N` sends batches of N transactions to `POST /api/v1/predictions/batch/` instead; the
 figures are then per batch. Every run also reports the garbage collector's share (its passes
@@ -59,13 +59,17 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--requests", type=int, default=3000, help="requests a round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=500, help="requests before the first round")
+    parser.add_argument(
+        "--warmup", type=int, help="requests before the first round (default: 500, or 3 batches)"
+    )
     parser.add_argument("--both-routes", action="store_true", help="alternate the lean and the full route")
     parser.add_argument("--steps", action="store_true", help="time each step of the lean route too")
     parser.add_argument("--batch", type=int, default=0, help="transactions a batch request (0: single rows)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/reviewapp_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
+    if args.warmup is None:
+        args.warmup = 3 if args.batch else 500
     if args.steps and args.both_routes:
         parser.error("--steps times the lean route: not with --both-routes")
     return args
