@@ -32,7 +32,7 @@ def test_a_batchs_predictions_are_freed_with_its_answer_not_left_to_the_collecto
     api_client, transactions, monkeypatch
 ):
     # A request's objects end in reference cycles (Django's and DRF's); what they hold waits
-    # for the garbage collector's full passes, a tenth of a 1,000-row batch's web time.
+    # for the garbage collector's full passes, which walk it again at every pass until then.
     answered = []
 
     def recorded(**kwargs):
